@@ -1,0 +1,452 @@
+"""RunStore: the one class that owns the DuckDB database of runs.
+
+Every SQL statement goes through `RunStore._execute`, which parameterises values and re-raises
+DuckDB failures as `StoreError` carrying the SQL (the Splink pattern).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from workbench.errors import InputError, RunNotFoundError, StoreError
+from workbench.store.convert import arrow_to_records, records_to_arrow, run_to_dict
+from workbench.store.records import TABLE_RECORDS, Run, RunBundle
+from workbench.store.schema import CURRENT_VERSION, MIGRATIONS, VIEWS
+
+DEFAULT_STORE = Path("cached_runs") / "workbench.duckdb"
+"""Where `workbench` keeps its store unless told otherwise (env WORKBENCH_STORE overrides)."""
+
+EXPORT_FORMAT = "ttc-workbench-run/1"
+PROBLEM_COLUMNS = ("dataset", "problem_id", "question", "gold_answer", "subject", "level", "meta")
+AGGREGATIONS = ("last", "min", "prod", "mean")
+
+
+def default_store_path() -> Path:
+    """The store path from env `WORKBENCH_STORE`, else `cached_runs/workbench.duckdb`."""
+    return Path(os.environ.get("WORKBENCH_STORE", DEFAULT_STORE))
+
+
+class QueryResult:
+    """A query's result as a handle: convert with `.to_arrow()`, `.to_pandas()`, `.to_parquet()`."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self._table = table
+
+    def to_arrow(self) -> pa.Table:
+        return self._table
+
+    def to_pandas(self) -> Any:
+        return self._table.to_pandas()
+
+    def to_pylist(self) -> list[dict[str, Any]]:
+        return self._table.to_pylist()
+
+    def to_parquet(self, path: str | Path) -> Path:
+        pq.write_table(self._table, str(path))
+        return Path(path)
+
+    def __len__(self) -> int:
+        return self._table.num_rows
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    run_id: str
+    content_hash: str
+    created: bool
+    """False when the same content was already in the store (ingest is then a no-op)."""
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One run as `workbench runs` lists it."""
+
+    run_id: str
+    dataset: str
+    policy_model: str
+    source: str
+    problems: int
+    samples: int
+    correct: int | None
+    has_step_scores: bool
+    has_outcome_scores: bool
+    has_tree: bool
+    has_chains: bool
+    counts_only: bool
+    verifiers: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["verifiers"] = list(self.verifiers)
+        return d
+
+
+class RunStore:
+    """The DuckDB store of runs.
+
+    >>> store = RunStore(":memory:")
+    >>> store.run_ids()
+    []
+    """
+
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
+        self.path = str(default_store_path() if path is None else path)
+        self.read_only = read_only
+        if self.path != ":memory:":
+            if read_only and not Path(self.path).exists():
+                raise StoreError(
+                    f"no store at {self.path}: run `workbench ingest --defaults` (or give --store)"
+                )
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+        if not read_only:
+            self._migrate()
+        else:
+            self._check_version()
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+        try:
+            return self._con.execute(sql, params) if params is not None else self._con.execute(sql)
+        except duckdb.Error as exc:
+            raise StoreError(f"store query failed: {exc}", sql) from exc
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        self._execute(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            "version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)"
+        )
+        done = {r[0] for r in self._execute("SELECT version FROM schema_version").fetchall()}
+        for version, description, sql in MIGRATIONS:
+            if version in done:
+                continue
+            self._execute("BEGIN TRANSACTION")
+            try:
+                self._execute(sql)
+                self._execute(
+                    "INSERT INTO schema_version VALUES (?, ?, ?)",
+                    [version, description, datetime.now(UTC).replace(tzinfo=None)],
+                )
+                self._execute("COMMIT")
+            except Exception:
+                self._execute("ROLLBACK")
+                raise
+        self._execute(VIEWS)
+
+    def _check_version(self) -> None:
+        try:
+            (v,) = self._con.execute("SELECT max(version) FROM schema_version").fetchone()  # type: ignore[misc]
+        except duckdb.Error as exc:
+            raise StoreError(f"{self.path} is not a workbench store: {exc}") from exc
+        if v is None or v < CURRENT_VERSION:
+            raise StoreError(
+                f"store {self.path} has schema version {v}, this workbench needs "
+                f"{CURRENT_VERSION}: open it once read-write to migrate"
+            )
+
+    @property
+    def schema_version(self) -> int:
+        (v,) = self._execute("SELECT max(version) FROM schema_version").fetchone()
+        return int(v)
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> QueryResult:
+        """Run read SQL with bound parameters; returns a `QueryResult` handle."""
+        try:
+            rel = self._con.sql(sql, params=params)
+            return QueryResult(rel.to_arrow_table() if rel is not None else pa.table({}))
+        except duckdb.Error as exc:
+            raise StoreError(f"store query failed: {exc}", sql) from exc
+
+    # -- writing ----------------------------------------------------------------------------
+    def ingest(self, bundle: RunBundle, *, replace: bool = False) -> IngestResult:
+        """Validate and insert a run in one transaction; a no-op if the same content is stored.
+
+        A run id already stored with different content is refused unless `replace=True`.
+        On any error nothing is written.
+        """
+        self._require_writable()
+        bundle.validate()
+        digest = bundle.content_hash()
+        run = bundle.run
+        same = self._execute("SELECT run_id FROM runs WHERE content_hash = ?", [digest]).fetchone()
+        if same is not None:
+            return IngestResult(same[0], digest, created=False)
+        exists = self._execute("SELECT 1 FROM runs WHERE run_id = ?", [run.run_id]).fetchone()
+        if exists and not replace:
+            raise InputError(
+                run.source, None, "run_id",
+                f"run {run.run_id!r} is already stored with different content "
+                "(delete it first or ingest with replace)",
+            )
+        self._execute("BEGIN TRANSACTION")
+        try:
+            if exists:
+                self._delete_rows(run.run_id)
+            self._insert_run(run, digest)
+            self._insert_problems(bundle)
+            for name, cls in TABLE_RECORDS.items():
+                rows = bundle.table(name)
+                if name == "problems" or not rows:
+                    continue
+                tbl = records_to_arrow(cls, rows)
+                tbl = tbl.add_column(0, "run_id", pa.array([run.run_id] * tbl.num_rows))
+                self._con.register("_incoming", tbl)
+                try:
+                    cols = ", ".join(tbl.column_names)
+                    self._execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _incoming")
+                finally:
+                    self._con.unregister("_incoming")
+            self._execute("COMMIT")
+        except BaseException:
+            self._execute("ROLLBACK")
+            raise
+        return IngestResult(run.run_id, digest, created=True)
+
+    def _require_writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"store {self.path} is open read-only")
+
+    def _insert_run(self, run: Run, digest: str) -> None:
+        d = run_to_dict(run)
+        self._execute(
+            "INSERT INTO runs (run_id, dataset, policy_model, policy_params, sampler, prompt, "
+            "source, meta, created_at, content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                d["run_id"], d["dataset"], d["policy_model"], d["policy_params"],
+                None if d["sampler"] is None else json.dumps(d["sampler"], sort_keys=True),
+                d["prompt"], d["source"],
+                None if d["meta"] is None else json.dumps(d["meta"], sort_keys=True),
+                datetime.now(UTC).replace(tzinfo=None), digest,
+            ],
+        )
+
+    def _insert_problems(self, bundle: RunBundle) -> None:
+        if not bundle.problems:
+            return
+        tbl = records_to_arrow(TABLE_RECORDS["problems"], bundle.problems)
+        self._con.register("_incoming", tbl)
+        try:
+            # Problems are shared by the runs of a dataset: keep the first copy stored.
+            self._execute(
+                "INSERT OR IGNORE INTO problems SELECT " + ", ".join(PROBLEM_COLUMNS)
+                + " FROM _incoming"
+            )
+        finally:
+            self._con.unregister("_incoming")
+
+    def _delete_rows(self, run_id: str) -> None:
+        for name in [*TABLE_RECORDS, "runs"]:
+            if name != "problems":
+                self._execute(f"DELETE FROM {name} WHERE run_id = ?", [run_id])
+
+    def delete_run(self, run_id: str) -> None:
+        """Remove a run and all its rows (problems stay: other runs may share them)."""
+        self._require_writable()
+        self._require_run(run_id)
+        self._execute("BEGIN TRANSACTION")
+        try:
+            self._delete_rows(run_id)
+            self._execute("COMMIT")
+        except BaseException:
+            self._execute("ROLLBACK")
+            raise
+
+    # -- reading ----------------------------------------------------------------------------
+    def _require_run(self, run_id: str) -> None:
+        if self._execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone() is None:
+            known = ", ".join(self.run_ids()) or "none (run `workbench ingest --defaults`)"
+            raise RunNotFoundError(f"no run {run_id!r} in {self.path}; stored runs: {known}")
+
+    def run_ids(self) -> list[str]:
+        return [r[0] for r in self._execute("SELECT run_id FROM runs ORDER BY run_id").fetchall()]
+
+    def runs(self) -> list[RunInfo]:
+        """Every stored run with its sizes and what it holds."""
+        rows = self.query("SELECT * FROM run_summary ORDER BY run_id").to_pylist()
+        ver = self.query("SELECT run_id, verifier FROM verifiers ORDER BY verifier").to_pylist()
+        by_run: dict[str, list[str]] = {}
+        for v in ver:
+            by_run.setdefault(v["run_id"], []).append(v["verifier"])
+        return [
+            RunInfo(
+                run_id=r["run_id"], dataset=r["dataset"], policy_model=r["policy_model"],
+                source=r["source"], problems=int(r["problems"]), samples=int(r["samples"]),
+                correct=None if r["correct"] is None else int(r["correct"]),
+                has_step_scores=bool(r["has_step_scores"]),
+                has_outcome_scores=bool(r["has_outcome_scores"]),
+                has_tree=bool(r["has_tree"]), has_chains=bool(r["has_chains"]),
+                counts_only=bool(r["counts_only"]),
+                verifiers=tuple(dict.fromkeys(by_run.get(r["run_id"], []))),
+            )
+            for r in rows
+        ]
+
+    def describe(self, run_id: str) -> RunInfo:
+        self._require_run(run_id)
+        return next(r for r in self.runs() if r.run_id == run_id)
+
+    def run_record(self, run_id: str) -> Run:
+        """The stored `Run` record (sampler and meta decoded)."""
+        self._require_run(run_id)
+        tbl = self.query(
+            "SELECT run_id, dataset, policy_model, source, policy_params, sampler, prompt, meta "
+            "FROM runs WHERE run_id = ?", [run_id],
+        ).to_pylist()[0]
+        for k in ("sampler", "meta"):
+            if tbl[k] is not None:
+                tbl[k] = json.loads(tbl[k])
+        return Run(**tbl)
+
+    def verifiers(self, run_id: str) -> dict[str, str]:
+        """Verifier name -> kind ('step' or 'outcome') for a run."""
+        self._require_run(run_id)
+        rows = self._execute(
+            "SELECT verifier, kind FROM verifiers WHERE run_id = ? ORDER BY verifier", [run_id]
+        ).fetchall()
+        return {v: k for v, k in rows}
+
+    def table(self, name: str, run_id: str) -> pa.Table:
+        """One canonical table's rows for a run, ordered by its key."""
+        if name not in TABLE_RECORDS or name == "problems":
+            raise ValueError(f"`name` must be one of {sorted(set(TABLE_RECORDS) - {'problems'})}")
+        self._require_run(run_id)
+        order = {
+            "samples": "problem_id, sample_idx",
+            "step_scores": "verifier, problem_id, sample_idx, step_idx",
+            "outcome_scores": "verifier, problem_id, sample_idx",
+            "tree_nodes": "problem_id, node_id",
+            "problem_counts": "problem_id",
+        }[name]
+        return self.query(f"SELECT * FROM {name} WHERE run_id = ? ORDER BY {order}", [run_id]).to_arrow()
+
+    def problems(self, run_id: str) -> pa.Table:
+        """The problems a run touches (with question, gold answer, subject, level)."""
+        self._require_run(run_id)
+        return self.query(
+            """SELECT p.* FROM problems p JOIN runs r ON r.dataset = p.dataset
+               WHERE r.run_id = ? AND p.problem_id IN (
+                   SELECT problem_id FROM samples WHERE run_id = ?
+                   UNION SELECT problem_id FROM tree_nodes WHERE run_id = ?
+                   UNION SELECT problem_id FROM problem_counts WHERE run_id = ?)
+               ORDER BY p.problem_id""",
+            [run_id] * 4,
+        ).to_arrow()
+
+    def pool_table(self, run_id: str, verifier: str | None = None, agg: str = "last") -> pa.Table:
+        """The per-sample pool of a run under one verifier, ready for the engine.
+
+        Columns: problem_id, sample_idx, answer_key, is_correct, output_tokens, prompt_tokens,
+        chain_id, revision_idx, score (the outcome score for an ORM, the `agg` aggregate of step
+        scores for a PRM, NULL without a verifier), verifier_tokens.
+        """
+        if agg not in AGGREGATIONS:
+            raise ValueError(f"`agg` must be one of {AGGREGATIONS}, got {agg!r}")
+        kinds = self.verifiers(run_id)
+        if verifier is not None and verifier not in kinds:
+            raise StoreError(
+                f"run {run_id!r} has no verifier {verifier!r}; it has: "
+                + (", ".join(kinds) or "none")
+            )
+        score = "NULL::DOUBLE"
+        if verifier is not None:
+            score = "outcome_score" if kinds[verifier] == "outcome" else f"agg_{agg}"
+        sql = f"""SELECT problem_id, sample_idx, answer_key, is_correct, output_tokens,
+                         prompt_tokens, chain_id, revision_idx, {score} AS score
+                  FROM pool(?, ?) ORDER BY problem_id, sample_idx"""
+        tbl = self.query(sql, [run_id, verifier]).to_arrow()
+        if verifier is None and tbl.num_rows == 0:
+            # runs with verifiers have no NULL-verifier rows in pool_all
+            tbl = self.query(
+                """SELECT problem_id, sample_idx, answer_key, is_correct, output_tokens,
+                          prompt_tokens, chain_id, revision_idx, NULL::DOUBLE AS score
+                   FROM samples WHERE run_id = ? ORDER BY problem_id, sample_idx""",
+                [run_id],
+            ).to_arrow()
+        return tbl
+
+    # -- export / import --------------------------------------------------------------------
+    def load_bundle(self, run_id: str) -> RunBundle:
+        """The stored run as a `RunBundle` (what was ingested, in key order)."""
+        run = self.run_record(run_id)
+        bundle = RunBundle(run=run)
+        problems = self.problems(run_id)
+        bundle.problems = arrow_to_records(TABLE_RECORDS["problems"], problems)
+        for name, cls in TABLE_RECORDS.items():
+            if name != "problems":
+                setattr(bundle, name, arrow_to_records(cls, self.table(name, run_id)))
+        return bundle
+
+    def export_run(self, run_id: str, directory: str | Path) -> Path:
+        """Write a run as the canonical Parquet format: `run.json` + one Parquet file per table."""
+        bundle = self.load_bundle(run_id)
+        return write_bundle_parquet(bundle, directory, content_hash=bundle.content_hash())
+
+    def import_run(self, directory: str | Path, *, replace: bool = False) -> IngestResult:
+        """Ingest a run exported by `export_run` (or written by hand in the same format)."""
+        return self.ingest(read_bundle_parquet(directory), replace=replace)
+
+
+def write_bundle_parquet(
+    bundle: RunBundle, directory: str | Path, *, content_hash: str | None = None
+) -> Path:
+    """Write a bundle in the canonical Parquet format (see README, "Bring your own runs")."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    header = {"format": EXPORT_FORMAT, "run": run_to_dict(bundle.run)}
+    if content_hash:
+        header["content_hash"] = content_hash
+    for name, cls in TABLE_RECORDS.items():
+        rows = bundle.table(name)
+        if rows:
+            pq.write_table(records_to_arrow(cls, rows), str(out / f"{name}.parquet"))
+    (out / "run.json").write_text(json.dumps(header, indent=2, sort_keys=True) + "\n")
+    return out
+
+
+def read_bundle_parquet(directory: str | Path) -> RunBundle:
+    """Read a run in the canonical Parquet format; errors name the file and field."""
+    src = Path(directory)
+    header_path = src / "run.json"
+    if not header_path.exists():
+        raise InputError(str(header_path), None, None, "missing: not a canonical run directory")
+    try:
+        header = json.loads(header_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputError(str(header_path), exc.lineno, None, f"malformed JSON: {exc.msg}") from exc
+    if header.get("format") != EXPORT_FORMAT:
+        raise InputError(str(header_path), None, "format", f"expected {EXPORT_FORMAT!r}")
+    try:
+        bundle = RunBundle(run=Run(**header["run"]))
+    except (KeyError, TypeError) as exc:
+        raise InputError(str(header_path), None, "run", f"invalid run header: {exc}") from exc
+    for name, cls in TABLE_RECORDS.items():
+        path = src / f"{name}.parquet"
+        if path.exists():
+            try:
+                tbl = pq.read_table(str(path))
+            except (pa.ArrowInvalid, OSError) as exc:
+                raise InputError(str(path), None, None, f"unreadable Parquet: {exc}") from exc
+            setattr(bundle, name, arrow_to_records(cls, tbl, origin_file=str(path)))
+    return bundle
