@@ -52,7 +52,16 @@ class DataSourceError(WorkbenchError):
 
 
 class ChecksumError(DataSourceError):
-    """A data file's SHA-256 differs from the registered one."""
+    """A data file's SHA-256 differs from the registered one; names the file and both hashes."""
+
+    def __init__(
+        self, message: str, *, file: str | None = None, expected: str | None = None,
+        actual: str | None = None,
+    ) -> None:
+        self.file = file
+        self.expected = expected
+        self.actual = actual
+        super().__init__(message)
 
 
 class BudgetError(WorkbenchError, ValueError):
