@@ -1,0 +1,66 @@
+"""Open a generated HTML page in headless Chromium (Debian's chromium + chromedriver) offline.
+
+Used by the report tests: the page must render every chart with no console error while the
+browser has no network (a proxy that does not exist, and background networking disabled).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+@dataclass(frozen=True)
+class PageCheck:
+    total_charts: int
+    rendered_charts: int
+    failed_charts: list[str]
+    console_errors: list[str]
+    svg_count: int
+
+
+def available() -> bool:
+    return Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
+
+
+def check_page(path: Path, timeout: float = 60.0) -> PageCheck:
+    """Load `path` (file://) with the network off; wait for every chart to finish rendering."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    profile = tempfile.mkdtemp(prefix="wb-chrome-")
+    for arg in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", f"--user-data-dir={profile}",
+        # network off: every request would go to a proxy that does not exist
+        "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+    ):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    try:
+        driver.get(path.resolve().as_uri())
+        deadline = time.monotonic() + timeout
+        state = None
+        while time.monotonic() < deadline:
+            state = driver.execute_script("return window.__charts || null;")
+            if state and state["rendered"] + len(state["failed"]) >= state["total"]:
+                break
+            time.sleep(0.2)
+        svg_count = driver.execute_script("return document.querySelectorAll('.chart svg').length;")
+        logs = driver.get_log("browser")
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+    errors = [e["message"] for e in logs if e.get("level") == "SEVERE"]
+    state = state or {"total": -1, "rendered": 0, "failed": []}
+    return PageCheck(state["total"], state["rendered"], list(state["failed"]), errors, svg_count)

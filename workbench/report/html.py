@@ -1,0 +1,194 @@
+"""Self-contained HTML reports: text, tables and Altair charts in one offline file.
+
+The Vega, Vega-Lite and Vega-Embed libraries come from vl-convert's JavaScript bundle and are
+inlined once, so the page opens with the network off. Every chart spec is embedded as JSON in a
+`<script type="application/json">` block (JSON-escaped for `</`, so model text inside a spec
+cannot close the script), and every piece of text is HTML-escaped: model output is untrusted.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import vl_convert as vlc
+
+_VL_VERSION = "6.4"  # a Vega-Lite version vl-convert bundles; charts are compiled against it
+
+_PAGE_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
+       max-width: 1100px; padding: 0 1rem; color: #1f2328; line-height: 1.45; }
+h1 { border-bottom: 2px solid #d0d7de; padding-bottom: .3rem; }
+h2 { margin-top: 2.2rem; border-bottom: 1px solid #d0d7de; padding-bottom: .2rem; }
+table { border-collapse: collapse; margin: .8rem 0; font-size: .9rem; }
+th, td { border: 1px solid #d0d7de; padding: .25rem .6rem; text-align: right; }
+th { background: #f6f8fa; } td.text, th.text { text-align: left; }
+.note { color: #57606a; font-size: .9rem; }
+.chart { margin: 1rem 0; }
+pre.sample { background: #f6f8fa; padding: .6rem; white-space: pre-wrap; font-size: .85rem;
+             max-height: 16rem; overflow: auto; border: 1px solid #d0d7de; }
+.badge { display: inline-block; padding: 0 .4rem; border-radius: .3rem; font-size: .8rem;
+         background: #ddf4ff; color: #0969da; }
+.badge.model { background: #fff8c5; color: #9a6700; }
+"""
+
+_RENDER_JS = """
+(function () {
+  const blocks = document.querySelectorAll('script[type="application/json"][data-chart]');
+  window.__charts = {total: blocks.length, rendered: 0, failed: []};
+  blocks.forEach(function (block) {
+    const target = document.getElementById(block.dataset.chart);
+    const spec = JSON.parse(block.textContent);
+    vegaEmbed(target, spec, {actions: false, renderer: "svg"}).then(function () {
+      target.dataset.rendered = "1";
+      window.__charts.rendered += 1;
+    }).catch(function (err) {
+      target.dataset.rendered = "error";
+      window.__charts.failed.push(block.dataset.chart);
+      console.error("chart " + block.dataset.chart + " failed: " + err);
+    });
+  });
+})();
+"""
+
+
+def esc(text: object) -> str:
+    """HTML-escape any value for text content or attributes."""
+    return html.escape(str(text), quote=True)
+
+
+def _json_for_script(spec: dict[str, Any]) -> str:
+    # "</script" would end the element and "<!--" changes how it is parsed: escaping every "<",
+    # ">" and "&" as JSON unicode escapes makes model text inert and keeps the JSON identical.
+    return (
+        json.dumps(spec).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    )
+
+
+@lru_cache(maxsize=1)
+def vega_bundle() -> str:
+    """The Vega + Vega-Lite + Vega-Embed JavaScript bundle (exposes `vegaEmbed` on window)."""
+    return str(vlc.javascript_bundle(vl_version=_VL_VERSION))
+
+
+def chart_spec(chart: alt.TopLevelMixin | dict[str, Any]) -> dict[str, Any]:
+    """A chart's Vega-Lite spec as a dict (Altair charts validated by Altair)."""
+    return chart if isinstance(chart, dict) else chart.to_dict()
+
+
+@dataclass
+class Report:
+    """An HTML report assembled from blocks, written as one offline file.
+
+    >>> r = Report("Demo")
+    >>> r.heading("Data").paragraph("<b>escaped</b>")  # doctest: +ELLIPSIS
+    <...Report object at ...>
+    >>> "&lt;b&gt;" in r.to_html(include_js=False)
+    True
+    """
+
+    title: str
+    blocks: list[str] = field(default_factory=list)
+    charts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def heading(self, text: str, level: int = 2) -> Report:
+        self.blocks.append(f"<h{level}>{esc(text)}</h{level}>")
+        return self
+
+    def paragraph(self, text: str, *, cls: str | None = None) -> Report:
+        attr = f' class="{esc(cls)}"' if cls else ""
+        self.blocks.append(f"<p{attr}>{esc(text)}</p>")
+        return self
+
+    def bullets(self, items: Iterable[str]) -> Report:
+        self.blocks.append("<ul>" + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>")
+        return self
+
+    def table(self, frame: Any, *, caption: str | None = None, digits: int = 3) -> Report:
+        """A pandas DataFrame as an escaped HTML table (floats rounded to `digits`)."""
+        cols = list(frame.columns)
+        head = "".join(
+            f'<th class="{"text" if frame[c].dtype == object else "num"}">{esc(c)}</th>'
+            for c in cols
+        )
+        rows = []
+        for rec in frame.itertuples(index=False):
+            cells = []
+            for v in rec:
+                if isinstance(v, float):
+                    txt, cls = ("" if v != v else f"{v:.{digits}g}" if abs(v) >= 1e4 or (
+                        v != 0 and abs(v) < 1e-3) else f"{v:.{digits}f}"), "num"
+                else:
+                    txt, cls = ("" if v is None else str(v)), "text"
+                cells.append(f'<td class="{cls}">{esc(txt)}</td>')
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+        self.blocks.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>"
+                           + "".join(rows) + "</tbody></table>")
+        return self
+
+    def chart(self, chart: alt.TopLevelMixin | dict[str, Any], name: str | None = None) -> Report:
+        """Embed an Altair chart (or a Vega-Lite dict); rendered by vegaEmbed when opened."""
+        key = name or f"chart-{len(self.charts) + 1}"
+        if key in self.charts:
+            raise ValueError(f"`name` {key!r} used twice in one report")
+        spec = chart_spec(chart)
+        self.charts[key] = spec
+        self.blocks.append(
+            f'<div class="chart" id="{esc(key)}"></div>'
+            f'<script type="application/json" data-chart="{esc(key)}">'
+            f"{_json_for_script(spec)}</script>"
+        )
+        return self
+
+    def preformatted(self, text: str, *, label: str | None = None) -> Report:
+        """Untrusted text (e.g. a model generation), escaped, in a scrolling block."""
+        if label:
+            self.blocks.append(f'<p class="note">{esc(label)}</p>')
+        self.blocks.append(f'<pre class="sample">{esc(text)}</pre>')
+        return self
+
+    def raw_badge(self, text: str, *, model: bool = False) -> Report:
+        cls = "badge model" if model else "badge"
+        self.blocks.append(f'<p><span class="{cls}">{esc(text)}</span></p>')
+        return self
+
+    def to_html(self, *, include_js: bool = True) -> str:
+        js = f"<script>{vega_bundle()}</script>" if include_js else ""
+        return (
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{esc(self.title)}</title><style>{_PAGE_CSS}</style>{js}</head><body>"
+            f"<h1>{esc(self.title)}</h1>" + "\n".join(self.blocks)
+            + f"<script>{_RENDER_JS}</script></body></html>\n"
+        )
+
+    def write(self, path: str | Path) -> Path:
+        """Write the report atomically (a temporary file renamed into place)."""
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(self.to_html(), encoding="utf-8")
+        tmp.replace(out)
+        return out
+
+    def export_images(self, directory: str | Path, *, fmt: str = "png") -> list[Path]:
+        """Write every chart as PNG or SVG with vl-convert; returns the paths."""
+        if fmt not in ("png", "svg"):
+            raise ValueError(f"`fmt` must be 'png' or 'svg', got {fmt!r}")
+        outdir = Path(directory)
+        outdir.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for key, spec in self.charts.items():
+            p = outdir / f"{key}.{fmt}"
+            if fmt == "png":
+                p.write_bytes(vlc.vegalite_to_png(spec, vl_version=_VL_VERSION, scale=2))
+            else:
+                p.write_text(vlc.vegalite_to_svg(spec, vl_version=_VL_VERSION))
+            paths.append(p)
+        return paths
