@@ -7,6 +7,7 @@ part of the record's content (it is excluded from equality and from the content 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -154,19 +155,35 @@ class RunBundle:
         return self
 
     def content_hash(self) -> str:
-        """SHA-256 of the bundle's content (origins excluded), stable across runs of Python."""
+        """SHA-256 of the bundle's content (origins excluded), stable across runs of Python.
+
+        Independent of record order and of int-vs-float spelling of float fields, so a run
+        read back from the store (rows in key order, numbers as stored) hashes the same as
+        the bundle that was ingested.
+        """
         h = hashlib.sha256()
         h.update(_canonical_json(_record_values(self.run)))
         for name in TABLE_RECORDS:
-            rows = self.table(name)
+            rows = sorted(_canonical_json(_record_values(rec)) for rec in self.table(name))
             h.update(f"\n#{name}:{len(rows)}\n".encode())
-            for rec in rows:
-                h.update(_canonical_json(_record_values(rec)))
+            for row in rows:
+                h.update(row)
         return h.hexdigest()
 
 
+@functools.cache
+def _float_fields(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in fields(cls) if str(f.type).split("|")[0].strip() == "float")
+
+
 def _record_values(rec: Any) -> list[Any]:
-    return [getattr(rec, f.name) for f in fields(rec) if f.name != "origin"]
+    floats = _float_fields(type(rec))
+    return [
+        float(v) if f.name in floats and isinstance(v, int) and not isinstance(v, bool) else v
+        for f in fields(rec)
+        if f.name != "origin"
+        for v in (getattr(rec, f.name),)
+    ]
 
 
 def _canonical_json(value: Any) -> bytes:
@@ -238,7 +255,9 @@ def validate_bundle(bundle: RunBundle) -> None:
     problem_ids = {p for (_, p) in _unique(bundle.problems, ("dataset", "problem_id"), "problem")}
     for p in bundle.problems:
         if p.dataset != run.dataset:
-            raise _fail(p, "dataset", f"{p.dataset!r} differs from the run's dataset {run.dataset!r}")
+            raise _fail(
+                p, "dataset", f"{p.dataset!r} differs from the run's dataset {run.dataset!r}"
+            )
 
     def known_problem(rec: Any) -> None:
         if rec.problem_id not in problem_ids:
@@ -260,7 +279,9 @@ def validate_bundle(bundle: RunBundle) -> None:
     for sc in [*bundle.step_scores, *bundle.outcome_scores]:
         known_problem(sc)
         if (sc.problem_id, sc.sample_idx) not in sample_keys:
-            raise _fail(sc, "sample_idx", f"names unknown sample ({sc.problem_id!r}, {sc.sample_idx})")
+            raise _fail(
+                sc, "sample_idx", f"names unknown sample ({sc.problem_id!r}, {sc.sample_idx})"
+            )
     node_keys = _unique(bundle.tree_nodes, ("problem_id", "node_id"), "tree node")
     for node in bundle.tree_nodes:
         known_problem(node)

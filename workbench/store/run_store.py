@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,6 +124,14 @@ class RunStore:
         except duckdb.Error as exc:
             raise StoreError(f"store query failed: {exc}", sql) from exc
 
+    def _fetchone(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
+    ) -> tuple[Any, ...] | None:
+        # fetchall, not fetchone: duckdb >= 2.0 refuses further work on a connection whose last
+        # result was not read to the end ("unfinished result from execute()").
+        rows = self._execute(sql, params).fetchall()
+        return rows[0] if rows else None
+
     def close(self) -> None:
         self._con.close()
 
@@ -157,7 +165,7 @@ class RunStore:
 
     def _check_version(self) -> None:
         try:
-            (v,) = self._con.execute("SELECT max(version) FROM schema_version").fetchone()  # type: ignore[misc]
+            (v,) = self._con.execute("SELECT max(version) FROM schema_version").fetchall()[0]
         except duckdb.Error as exc:
             raise StoreError(f"{self.path} is not a workbench store: {exc}") from exc
         if v is None or v < CURRENT_VERSION:
@@ -168,7 +176,7 @@ class RunStore:
 
     @property
     def schema_version(self) -> int:
-        (v,) = self._execute("SELECT max(version) FROM schema_version").fetchone()
+        (v,) = self._fetchone("SELECT max(version) FROM schema_version")  # type: ignore[misc]
         return int(v)
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> QueryResult:
@@ -186,43 +194,84 @@ class RunStore:
         A run id already stored with different content is refused unless `replace=True`.
         On any error nothing is written.
         """
+        return self.ingest_many([bundle], replace=replace)[0]
+
+    def ingest_many(
+        self,
+        bundles: Sequence[RunBundle],
+        *,
+        replace: bool = False,
+        progress: Callable[[IngestResult], None] | None = None,
+    ) -> list[IngestResult]:
+        """Validate and insert several runs in ONE transaction: all of them go in, or none.
+
+        Each bundle is validated and checked against the store before anything is written;
+        runs whose content is already stored are no-ops (`created=False`). `progress` is
+        called with each result as its run is handled (the CLI draws a bar from it).
+
+        >>> from workbench.store.records import Problem, Run, Sample
+        >>> b = RunBundle(Run("r", "d", "m", "file.jsonl"), [Problem("d", "p")], [Sample("p", 0)])
+        >>> store = RunStore(":memory:")
+        >>> [r.created for r in store.ingest_many([b])], [r.created for r in store.ingest_many([b])]
+        ([True], [False])
+        """
         self._require_writable()
-        bundle.validate()
-        digest = bundle.content_hash()
-        run = bundle.run
-        same = self._execute("SELECT run_id FROM runs WHERE content_hash = ?", [digest]).fetchone()
-        if same is not None:
-            return IngestResult(same[0], digest, created=False)
-        exists = self._execute("SELECT 1 FROM runs WHERE run_id = ?", [run.run_id]).fetchone()
-        if exists and not replace:
-            raise InputError(
-                run.source, None, "run_id",
-                f"run {run.run_id!r} is already stored with different content "
-                "(delete it first or ingest with replace)",
-            )
+        results: list[IngestResult] = []
+        todo: list[tuple[RunBundle, str, bool]] = []
+        batch_ids: set[str] = set()
+        for bundle in bundles:
+            bundle.validate()
+            run = bundle.run
+            if run.run_id in batch_ids:
+                raise InputError(
+                    run.source, None, "run_id", f"run {run.run_id!r} appears twice in one ingest"
+                )
+            batch_ids.add(run.run_id)
+            digest = bundle.content_hash()
+            same = self._fetchone("SELECT run_id FROM runs WHERE content_hash = ?", [digest])
+            if same is not None:
+                results.append(IngestResult(same[0], digest, created=False))
+                continue
+            exists = self._fetchone("SELECT 1 FROM runs WHERE run_id = ?", [run.run_id])
+            if exists and not replace:
+                raise InputError(
+                    run.source, None, "run_id",
+                    f"run {run.run_id!r} is already stored with different content "
+                    "(delete it first or ingest with replace)",
+                )
+            todo.append((bundle, digest, exists is not None))
+            results.append(IngestResult(run.run_id, digest, created=True))
         self._execute("BEGIN TRANSACTION")
         try:
-            if exists:
-                self._delete_rows(run.run_id)
-            self._insert_run(run, digest)
-            self._insert_problems(bundle)
-            for name, cls in TABLE_RECORDS.items():
-                rows = bundle.table(name)
-                if name == "problems" or not rows:
-                    continue
-                tbl = records_to_arrow(cls, rows)
-                tbl = tbl.add_column(0, "run_id", pa.array([run.run_id] * tbl.num_rows))
-                self._con.register("_incoming", tbl)
-                try:
-                    cols = ", ".join(tbl.column_names)
-                    self._execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _incoming")
-                finally:
-                    self._con.unregister("_incoming")
+            for bundle, digest, exists in todo:
+                self._insert_bundle(bundle, digest, exists)
             self._execute("COMMIT")
         except BaseException:
             self._execute("ROLLBACK")
             raise
-        return IngestResult(run.run_id, digest, created=True)
+        if progress is not None:
+            for result in results:
+                progress(result)
+        return results
+
+    def _insert_bundle(self, bundle: RunBundle, digest: str, exists: bool) -> None:
+        run = bundle.run
+        if exists:
+            self._delete_rows(run.run_id)
+        self._insert_run(run, digest)
+        self._insert_problems(bundle)
+        for name, cls in TABLE_RECORDS.items():
+            rows = bundle.table(name)
+            if name == "problems" or not rows:
+                continue
+            tbl = records_to_arrow(cls, rows)
+            tbl = tbl.add_column(0, "run_id", pa.array([run.run_id] * tbl.num_rows))
+            self._con.register("_incoming", tbl)
+            try:
+                cols = ", ".join(tbl.column_names)
+                self._execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _incoming")
+            finally:
+                self._con.unregister("_incoming")
 
     def _require_writable(self) -> None:
         if self.read_only:
@@ -275,7 +324,7 @@ class RunStore:
 
     # -- reading ----------------------------------------------------------------------------
     def _require_run(self, run_id: str) -> None:
-        if self._execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone() is None:
+        if self._fetchone("SELECT 1 FROM runs WHERE run_id = ?", [run_id]) is None:
             known = ", ".join(self.run_ids()) or "none (run `workbench ingest --defaults`)"
             raise RunNotFoundError(f"no run {run_id!r} in {self.path}; stored runs: {known}")
 
@@ -339,7 +388,8 @@ class RunStore:
             "tree_nodes": "problem_id, node_id",
             "problem_counts": "problem_id",
         }[name]
-        return self.query(f"SELECT * FROM {name} WHERE run_id = ? ORDER BY {order}", [run_id]).to_arrow()
+        sql = f"SELECT * FROM {name} WHERE run_id = ? ORDER BY {order}"
+        return self.query(sql, [run_id]).to_arrow()
 
     def problems(self, run_id: str) -> pa.Table:
         """The problems a run touches (with question, gold answer, subject, level)."""

@@ -140,7 +140,8 @@ SELECT r.run_id, r.dataset, r.policy_model, r.source, r.created_at,
 FROM runs r
 LEFT JOIN (SELECT run_id, count(DISTINCT problem_id) n_problems, count(*) n_samples,
                   count_if(is_correct) n_correct,
-                  count(DISTINCT (problem_id, chain_id)) FILTER (WHERE chain_id IS NOT NULL) n_chains
+                  count(DISTINCT (problem_id, chain_id))
+                      FILTER (WHERE chain_id IS NOT NULL) n_chains
            FROM samples GROUP BY run_id) s ON s.run_id = r.run_id
 LEFT JOIN (SELECT run_id, count(*) n_problems, sum(n) n_total, sum(c) c_total
            FROM problem_counts GROUP BY run_id) pc ON pc.run_id = r.run_id
@@ -153,7 +154,8 @@ LEFT JOIN (SELECT run_id, count(*) n FROM outcome_scores GROUP BY run_id) os
 -- pool(run, verifier): the per-sample pool a strategy draws from, as a table macro.
 --   SELECT * FROM pool('qwen25-math-rm/math-cot-100', 'qwen2.5-math-rm-72b');
 CREATE OR REPLACE MACRO pool(run, ver) AS TABLE
-SELECT * FROM pool_all WHERE run_id = run AND (verifier = ver OR (ver IS NULL AND verifier IS NULL));
+SELECT * FROM pool_all
+WHERE run_id = run AND (verifier = ver OR (ver IS NULL AND verifier IS NULL));
 """
 
 MIGRATIONS: list[tuple[int, str, str]] = [
