@@ -1,0 +1,332 @@
+"""Data commands: `workbench datasets`, `workbench ingest`, `workbench runs`.
+
+Errors are left to propagate: `workbench.cli.main` turns a `WorkbenchError` into one line on
+stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+from workbench.errors import DataSourceError
+from workbench.sources import DATASETS, Dataset, get_dataset, list_datasets, verify
+from workbench.sources.fetch import cache_root, mirror_root
+from workbench.store import IngestResult, RunBundle, RunStore, default_store_path
+
+PROGRESS_MIN_FILES = 20
+"""Datasets with at least this many files get a progress bar while they are read or verified."""
+
+
+# -- output helpers ---------------------------------------------------------------------------
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Left-aligned text table (numbers right-aligned) with a header rule."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    numeric = [
+        bool(rows) and all(isinstance(r[i], int | float) and not isinstance(r[i], bool)
+                           for r in rows if r[i] is not None)
+        for i in range(len(headers))
+    ]
+
+    def fmt(values: Sequence[str]) -> str:
+        parts = [
+            v.rjust(w) if num else v.ljust(w)
+            for v, w, num in zip(values, widths, numeric, strict=True)
+        ]
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([fmt(headers), fmt(["-" * w for w in widths]), *(fmt(r) for r in cells)])
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value)) or "-"
+    return str(value)
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, sort_keys=False, default=str))
+
+
+@contextmanager
+def _file_bar(dataset: Dataset, desc: str) -> Iterator[Callable[[str], None] | None]:
+    """A tqdm bar (on stderr) ticking once per file, for datasets with many files."""
+    if len(dataset.checksums) < PROGRESS_MIN_FILES:
+        yield None
+        return
+    with tqdm(total=len(dataset.checksums), desc=desc, unit="file", leave=False) as bar:
+        yield lambda _relpath: bar.update()
+
+
+def _where() -> str:
+    mirror = mirror_root()
+    if mirror is not None:
+        return f"mirror {mirror} (WORKBENCH_DATA_MIRROR)"
+    return f"download cache {cache_root()} (WORKBENCH_DATA_CACHE)"
+
+
+def _dataset_dict(ds: Dataset) -> dict[str, Any]:
+    return {
+        "name": ds.name,
+        "title": ds.title,
+        "description": ds.description,
+        "repo": ds.repo,
+        "commit": ds.commit,
+        "repo_url": ds.repo_url,
+        "upstream_prefix": ds.upstream_prefix,
+        "licence": ds.licence,
+        "attribution": ds.attribution,
+        "citation": ds.citation,
+        "importer": f"workbench.importers.{ds.importer}",
+        "files": len(ds.checksums),
+    }
+
+
+# -- workbench datasets -----------------------------------------------------------------------
+@click.group("datasets")
+def datasets() -> None:
+    """The registered public datasets: source, licence, citation, checksums."""
+
+
+@datasets.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def datasets_list(as_json: bool) -> None:
+    """List the registered datasets with their licence and upstream repository.
+
+    \b
+    Example:
+      workbench datasets list
+    """
+    items = list_datasets()
+    if as_json:
+        _echo_json([_dataset_dict(d) for d in items])
+        return
+    rows = [[d.name, d.licence, len(d.checksums), f"{d.repo}@{d.commit[:7]}", d.importer]
+            for d in items]
+    click.echo(_table(["dataset", "licence", "files", "upstream", "importer"], rows))
+    click.echo(f"\nfiles are read from the {_where()}")
+    click.echo("`workbench datasets info NAME` shows the citation; licences require it.")
+
+
+@datasets.command("info")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (with every file's URL).")
+def datasets_info(name: str, as_json: bool) -> None:
+    """Show one dataset: description, licence, citation, files and their upstream URLs.
+
+    \b
+    Example:
+      workbench datasets info tot-game24
+    """
+    ds = get_dataset(name)
+    if as_json:
+        d = _dataset_dict(ds)
+        d["files"] = [
+            {"path": p, "sha256": h, "url": ds.url(p)} for p, h in ds.checksums.items()
+        ]
+        _echo_json(d)
+        return
+    click.echo(f"{ds.name}: {ds.title}")
+    click.echo(f"  {ds.description}")
+    click.echo(f"  upstream:  {ds.repo_url}")
+    click.echo(f"  licence:   {ds.licence}")
+    if ds.attribution:
+        click.echo(f"  attribution (required): {ds.attribution}")
+    click.echo(f"  importer:  workbench.importers.{ds.importer}")
+    shown = list(ds.checksums)[:10]
+    click.echo(f"  files:     {len(ds.checksums)} (URL, SHA-256)")
+    for p in shown:
+        click.echo(f"    {p}\n      {ds.url(p)}\n      sha256 {ds.checksums[p]}")
+    if len(ds.checksums) > len(shown):
+        click.echo(f"    ... {len(ds.checksums) - len(shown)} more (--json lists all)")
+    click.echo("  cite:")
+    for line in ds.citation.splitlines():
+        click.echo(f"    {line}")
+
+
+@datasets.command("verify")
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON reports.")
+def datasets_verify(name: str | None, as_json: bool) -> None:
+    """Check every file of one dataset (default: all) against its registered SHA-256.
+
+    Files come from WORKBENCH_DATA_MIRROR when set, else they are downloaded into the cache.
+    Exits non-zero when any file is missing or differs.
+
+    \b
+    Example:
+      WORKBENCH_DATA_MIRROR=../shared/data workbench datasets verify
+    """
+    names = [get_dataset(name).name] if name else list(DATASETS)
+    reports = []
+    for n in names:
+        with _file_bar(get_dataset(n), f"verify {n}") as hook:
+            reports.append(verify(n, progress=hook))
+    if as_json:
+        _echo_json([
+            {"dataset": r.dataset, "ok": r.ok, "location": r.location, "root": str(r.root),
+             "files": r.files, "bytes": r.bytes, "seconds": round(r.seconds, 3),
+             "failures": [f.__dict__ for f in r.failures]}
+            for r in reports
+        ])
+    else:
+        rows = [[r.dataset, "ok" if r.ok else "FAILED", r.files, f"{r.bytes / 1e6:.1f} MB",
+                 f"{r.seconds:.2f} s", str(r.root)] for r in reports]
+        click.echo(_table(["dataset", "status", "files", "size", "time", "from"], rows))
+        for r in reports:
+            for f in r.failures:
+                click.echo(f"  {r.dataset}/{f.relpath}: {f.message}", err=True)
+    bad = [r for r in reports if not r.ok]
+    if bad:
+        n_files = sum(len(r.failures) for r in bad)
+        raise DataSourceError(
+            f"{n_files} file(s) failed verification in {', '.join(r.dataset for r in bad)}"
+        )
+
+
+# -- workbench ingest -------------------------------------------------------------------------
+def read_dataset(ds: Dataset) -> list[RunBundle]:
+    """Verify a registered dataset's files and convert them with its importer."""
+    module_name = f"workbench.importers.{ds.importer}"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        raise DataSourceError(
+            f"dataset {ds.name!r}: its importer {module_name} is not installed"
+        ) from None
+    with _file_bar(ds, f"read {ds.name}") as hook:
+        files = ds.files(progress=hook)
+    bundles: list[RunBundle] = module.read(files)
+    return bundles
+
+
+def _read_user_path(path: Path) -> list[RunBundle]:
+    # imported lazily: the importers package is only needed when a user file is ingested
+    from workbench.importers import read_path
+
+    bundles: list[RunBundle] = read_path(path)
+    return bundles
+
+
+def _resolve(source: str) -> list[RunBundle]:
+    # A registered name wins over a folder of the same name in the working directory;
+    # write ./NAME to ingest such a folder.
+    if source in DATASETS and os.sep not in source:
+        return read_dataset(DATASETS[source])
+    path = Path(source)
+    if path.exists():
+        return _read_user_path(path)
+    raise DataSourceError(
+        f"{source!r} is neither a registered dataset ({', '.join(DATASETS)}) nor an existing "
+        "file or directory"
+    )
+
+
+def _report_ingest(results: Sequence[IngestResult]) -> None:
+    for r in results:
+        status = "created" if r.created else "already present"
+        click.echo(f"{status:<16} {r.run_id}  (content {r.content_hash[:12]})")
+
+
+@click.command("ingest")
+@click.argument("source", required=False, metavar="SOURCE_OR_PATH")
+@click.option("--defaults", is_flag=True, help="Ingest every registered dataset.")
+@click.option(
+    "--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="DuckDB store (default: $WORKBENCH_STORE or cached_runs/workbench.duckdb).",
+)
+@click.option("--replace", is_flag=True, help="Replace stored runs whose content differs.")
+def ingest(source: str | None, defaults: bool, store_path: Path | None, replace: bool) -> None:
+    """Load runs into the store: a registered dataset, a user file/folder, or all datasets.
+
+    Every run of one call goes in in ONE transaction: on any error (bad file, checksum,
+    run id clash) the store is left exactly as it was. Re-ingesting the same content is a
+    no-op ("already present").
+
+    \b
+    Examples:
+      workbench ingest --defaults
+      workbench ingest qwen25-math-rm
+      workbench ingest my_runs/ --store my.duckdb
+    """
+    if defaults == (source is not None):
+        raise click.UsageError("give either SOURCE_OR_PATH or --defaults (not both)")
+    if defaults:
+        bundles: list[RunBundle] = []
+        with tqdm(list_datasets(), desc="datasets", unit="dataset", leave=False) as bar:
+            for ds in bar:
+                bar.set_postfix_str(ds.name)
+                bundles.extend(read_dataset(ds))
+    else:
+        assert source is not None
+        bundles = _resolve(source)
+    if not bundles:
+        raise DataSourceError(f"{source or 'the registered datasets'}: no runs found")
+    for bundle in bundles:
+        bundle.validate()  # before the store is opened, so bad input never creates a store file
+    with RunStore(store_path or default_store_path()) as store:
+        with tqdm(total=len(bundles), desc="ingest", unit="run", leave=False) as bar:
+            results = store.ingest_many(bundles, replace=replace, progress=lambda _: bar.update())
+        where = store.path
+    _report_ingest(results)
+    created = sum(r.created for r in results)
+    click.echo(f"{created} run(s) created, {len(results) - created} already present in {where}")
+
+
+# -- workbench runs ---------------------------------------------------------------------------
+@click.command("runs")
+@click.option(
+    "--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="DuckDB store (default: $WORKBENCH_STORE or cached_runs/workbench.duckdb).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def runs(store_path: Path | None, as_json: bool) -> None:
+    """List the runs in the store: sizes and what each holds (scores, tree, chains).
+
+    \b
+    Example:
+      workbench runs --json
+    """
+    with RunStore(store_path or default_store_path(), read_only=True) as store:
+        infos = store.runs()
+    if as_json:
+        _echo_json([r.to_dict() for r in infos])
+        return
+    rows = [
+        [r.run_id, r.dataset, r.policy_model, r.problems, r.samples, r.correct,
+         "counts" if r.counts_only else _holds(r), list(r.verifiers)]
+        for r in infos
+    ]
+    click.echo(_table(
+        ["run", "dataset", "model", "problems", "samples", "correct", "holds", "verifiers"], rows
+    ))
+    if not infos:
+        click.echo("(empty: run `workbench ingest --defaults`)")
+
+
+def _holds(info: Any) -> str:
+    parts = [name for name, flag in (
+        ("step scores", info.has_step_scores), ("outcome scores", info.has_outcome_scores),
+        ("tree", info.has_tree), ("chains", info.has_chains),
+    ) if flag]
+    return ", ".join(parts) or "samples"
+
+
+COMMANDS: list[click.Command] = [datasets, ingest, runs]
