@@ -216,8 +216,7 @@ class RunStore:
         ([True], [False])
         """
         self._require_writable()
-        results: list[IngestResult] = []
-        todo: list[tuple[RunBundle, str, bool]] = []
+        plan: list[tuple[RunBundle, IngestResult, bool]] = []
         batch_ids: set[str] = set()
         for bundle in bundles:
             bundle.validate()
@@ -230,7 +229,7 @@ class RunStore:
             digest = bundle.content_hash()
             same = self._fetchone("SELECT run_id FROM runs WHERE content_hash = ?", [digest])
             if same is not None:
-                results.append(IngestResult(same[0], digest, created=False))
+                plan.append((bundle, IngestResult(same[0], digest, created=False), False))
                 continue
             exists = self._fetchone("SELECT 1 FROM runs WHERE run_id = ?", [run.run_id])
             if exists and not replace:
@@ -239,20 +238,19 @@ class RunStore:
                     f"run {run.run_id!r} is already stored with different content "
                     "(delete it first or ingest with replace)",
                 )
-            todo.append((bundle, digest, exists is not None))
-            results.append(IngestResult(run.run_id, digest, created=True))
+            plan.append((bundle, IngestResult(run.run_id, digest, created=True), bool(exists)))
         self._execute("BEGIN TRANSACTION")
         try:
-            for bundle, digest, exists in todo:
-                self._insert_bundle(bundle, digest, exists)
+            for bundle, result, exists in plan:
+                if result.created:
+                    self._insert_bundle(bundle, result.content_hash, exists)
+                if progress is not None:
+                    progress(result)
             self._execute("COMMIT")
         except BaseException:
             self._execute("ROLLBACK")
             raise
-        if progress is not None:
-            for result in results:
-                progress(result)
-        return results
+        return [result for _, result, _ in plan]
 
     def _insert_bundle(self, bundle: RunBundle, digest: str, exists: bool) -> None:
         run = bundle.run
