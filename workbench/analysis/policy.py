@@ -1,0 +1,632 @@
+"""Compute-optimal policy per difficulty bin and budget (Snell et al. 2024, section 3.2).
+
+Given candidate configurations (each a `Curve`: per-problem expected accuracy at each budget),
+the compute-optimal policy picks, for every difficulty bin and budget, the configuration with the
+highest accuracy. Picking and scoring on the same problems is optimistic (the maximum of noisy
+means is biased upwards), so the choice is CROSS-FITTED: problems are split into K folds
+stratified by bin; the choice made on the other folds is scored on each fold; every problem is
+scored exactly once by a choice made without it, and the policy's accuracy is the mean of those
+scores (the fold average weighted by fold size).
+
+Confidence intervals come from a bootstrap over problems (the cluster): rows of the per-problem
+matrices are resampled within each bin (bins are a given partition, so every replicate keeps the
+bin sizes), the fold split is redrawn, and the SELECTION IS RE-DONE inside every replicate. A
+CI that kept the choice fixed would ignore the selection's own noise and be too narrow when
+candidates are close. The whole procedure is vectorised: the replicate weights form an (R, P)
+matrix and one matrix product per (fold, bin) gives every replicate's fold means at once.
+
+Compared with the baseline (best-of-N weighted with the run's verifier, else majority), each
+entry reports the gain at equal budget with a paired CI (same replicate, same problems) and the
+efficiency ratio (`workbench.analysis.efficiency`) with its CI.
+
+Ties between candidates (common at N = 1, where most strategies reduce to one sample) resolve
+to the baseline, then to candidate order: a tie is no reason to switch strategy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from workbench.analysis.budget_axis import budget_costs, check_unit, on_grid
+from workbench.analysis.efficiency import BOUND_NAMES, EXACT, efficiency_ratio
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from workbench.engine.results import Curve
+
+RngLike = np.random.Generator | int | None
+Progress = Callable[[int, int], None]
+"""`progress(done, total)`: called after each chunk of bootstrap replicates (the CLI's tqdm)."""
+
+ORACLE_STRATEGIES = frozenset({"pass@k", "pass_at_k", "coverage", "oracle"})
+"""Strategies that pick with the gold answer: an upper bound, not a deployable policy."""
+
+ALL = "all"
+"""Name of the pseudo-bin that aggregates the per-bin policy over every problem."""
+
+_TIE = 1e-12
+_CHUNK = 100  # bootstrap replicates per vectorised step (bounds memory, paces progress)
+
+
+@dataclass(frozen=True)
+class PolicyEntry:
+    """The compute-optimal choice in one bin at one budget, with its cross-fitted accuracy.
+
+    `label`/`strategy`/`params` are the choice made on ALL problems of the bin (what one would
+    deploy); `fold_choices` are the choices made on each training split, whose scores on the
+    held-out folds make up `accuracy`. `in_sample_accuracy` is the optimistic accuracy of the
+    deployed choice on the problems that chose it (shown for comparison only). `efficiency` is
+    the baseline's required budget over `budget`; with `efficiency_bound` "lower" the true ratio
+    is at least the value (the baseline never reached the policy's accuracy within the grid),
+    with "upper" at most. `efficiency_censored` is the share of bootstrap replicates in which the
+    ratio was such a bound (then the CI end on that side is a bound too).
+    """
+
+    bin: str
+    budget: float
+    unit: str
+    label: str
+    strategy: str
+    params: dict[str, Any]
+    run_id: str
+    spent: float
+    n_problems: int
+    accuracy: float
+    ci: tuple[float, float]
+    in_sample_accuracy: float
+    baseline_accuracy: float
+    baseline_ci: tuple[float, float]
+    gain: float
+    gain_ci: tuple[float, float]
+    efficiency: float
+    efficiency_ci: tuple[float, float]
+    efficiency_bound: str
+    efficiency_censored: float
+    fold_choices: tuple[str, ...]
+    oracle: bool
+
+    @property
+    def efficiency_text(self) -> str:
+        """The ratio as a reader should see it: ">= 4.0x" for a lower bound."""
+        prefix = {"exact": "", "lower": ">= ", "upper": "<= "}[self.efficiency_bound]
+        return f"{prefix}{self.efficiency:.2f}x"
+
+
+@dataclass(frozen=True)
+class PolicyBootstrap:
+    """Bootstrap distributions, each (R, K + 1, G): bins in `PolicyResult.bins` order, then "all".
+
+    `efficiency_bound` holds the bound code of each replicate's ratio (0 exact, 1 lower, 2 upper).
+    """
+
+    accuracy: np.ndarray
+    baseline: np.ndarray
+    gain: np.ndarray
+    efficiency: np.ndarray
+    efficiency_bound: np.ndarray
+
+
+@dataclass(frozen=True)
+class PolicyResult:
+    """Per-bin compute-optimal policies on a budget grid, with bootstrap CIs.
+
+    Attributes:
+        entries: one `PolicyEntry` per (bin, budget), bins first then "all".
+        unit: the budget axis ("generations", "tokens", "flops" or "money").
+        grid: (G,) the budgets in `unit`.
+        bins: bin names in order (without "all").
+        candidates: labels of the candidate configurations (the baseline first).
+        baseline: the baseline's label.
+        candidate_accuracy: (K + 1, S, G) in-sample accuracy of every candidate in every bin (and
+            "all"); NaN where a candidate is unavailable.
+        folds, n_resamples, confidence_level, seed_info: how it was computed.
+        oracle: True when a candidate picks with the gold answer (the policy is an upper bound).
+        notes: plain-language caveats to show beside the numbers.
+        bootstrap: the raw bootstrap distributions.
+    """
+
+    entries: tuple[PolicyEntry, ...]
+    unit: str
+    grid: np.ndarray
+    bins: tuple[str, ...]
+    candidates: tuple[str, ...]
+    baseline: str
+    candidate_accuracy: np.ndarray
+    folds: int
+    n_resamples: int
+    confidence_level: float
+    oracle: bool
+    notes: tuple[str, ...]
+    bootstrap: PolicyBootstrap = field(repr=False)
+
+    def entry(self, bin: str, budget: float) -> PolicyEntry:
+        """The entry of one bin (or "all") at one grid budget."""
+        for e in self.entries:
+            if e.bin == str(bin) and np.isclose(e.budget, budget):
+                return e
+        raise KeyError(f"no entry for bin {bin!r} at budget {budget!r}")
+
+    def table(self) -> pd.DataFrame:
+        """One row per (bin, budget): the choice, accuracy and CIs, gain, efficiency."""
+        import pandas as pd
+
+        rows = []
+        for e in self.entries:
+            rows.append({
+                "bin": e.bin, "budget": e.budget, "unit": e.unit, "policy": e.label,
+                "run_id": e.run_id, "spent": e.spent, "n_problems": e.n_problems,
+                "accuracy": e.accuracy, "ci_low": e.ci[0], "ci_high": e.ci[1],
+                "in_sample_accuracy": e.in_sample_accuracy,
+                "baseline_accuracy": e.baseline_accuracy,
+                "gain": e.gain, "gain_ci_low": e.gain_ci[0], "gain_ci_high": e.gain_ci[1],
+                "efficiency": e.efficiency, "efficiency_ci_low": e.efficiency_ci[0],
+                "efficiency_ci_high": e.efficiency_ci[1],
+                "efficiency_bound": e.efficiency_bound,
+                "efficiency_censored": e.efficiency_censored,
+                "fold_choices": ", ".join(e.fold_choices), "oracle": e.oracle,
+            })
+        return pd.DataFrame(rows)
+
+    def candidates_table(self) -> pd.DataFrame:
+        """In-sample accuracy of every candidate per bin and budget (long format)."""
+        import pandas as pd
+
+        names = [*self.bins, ALL]
+        k, s, g = np.meshgrid(
+            np.arange(len(names)), np.arange(len(self.candidates)), np.arange(self.grid.size),
+            indexing="ij",
+        )
+        return pd.DataFrame({
+            "bin": np.array(names, dtype=object)[k.ravel()],
+            "candidate": np.array(self.candidates, dtype=object)[s.ravel()],
+            "budget": self.grid[g.ravel()],
+            "accuracy": self.candidate_accuracy.ravel(),
+        })
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (no bootstrap distributions)."""
+        return {
+            "unit": self.unit, "grid": self.grid.tolist(), "bins": list(self.bins),
+            "candidates": list(self.candidates), "baseline": self.baseline,
+            "folds": self.folds, "n_resamples": self.n_resamples,
+            "confidence_level": self.confidence_level, "oracle": self.oracle,
+            "notes": list(self.notes),
+            "entries": [_jsonable(e.__dict__) for e in self.entries],
+        }
+
+
+def compute_optimal_policy(
+    candidates: Sequence[Curve],
+    bins: Mapping[str, Hashable] | Sequence[Hashable] | np.ndarray,
+    *,
+    baseline: Curve | None = None,
+    unit: str = "generations",
+    grid: Sequence[float] | np.ndarray | None = None,
+    folds: int = 2,
+    n_resamples: int = 1000,
+    confidence_level: float = 0.95,
+    rng: RngLike = None,
+    progress: Progress | None = None,
+) -> PolicyResult:
+    """Cross-fitted compute-optimal policy per difficulty bin and budget, with bootstrap CIs.
+
+    Args:
+        candidates: the candidate configurations' curves (any runs; rows are matched to the
+            baseline's problems by problem id; a candidate missing a problem, or NaN for it, is
+            unavailable in that problem's bin).
+        bins: the bin of each problem: a mapping problem_id -> bin, or a sequence aligned with
+            the baseline's `problem_ids`. Bins are ordered by their sorted labels.
+        baseline: the reference curve (default: the first candidate). It joins the candidates
+            if it is not among them and wins ties.
+        unit: budget axis: "generations" (the curves' budgets) or "tokens"/"flops"/"money"
+            (`Curve.cost`); see `workbench.analysis.budget_axis` for how curves meet the grid.
+        grid: budgets in `unit` (default: the baseline's own budgets in that unit).
+        folds: K of the K-fold cross-fitting (>= 2; folds stratified by bin).
+        n_resamples: bootstrap replicates (0 for point estimates only; CIs are then NaN).
+        confidence_level: of the percentile intervals.
+        rng: seed or Generator (fold split, then bootstrap).
+        progress: `progress(done, total)` after each chunk of replicates.
+
+    Example (synthetic curves, labelled as such):
+
+    >>> from workbench.analysis.policy import _demo_curves
+    >>> base, better = _demo_curves()
+    >>> res = compute_optimal_policy([base, better], ["easy", "hard"] * 20, rng=0,
+    ...                              n_resamples=200)
+    >>> e = res.entry("hard", 4)
+    >>> e.label, round(e.accuracy, 3), round(e.efficiency, 2), e.efficiency_bound
+    ('better', 0.6, 2.0, 'exact')
+    """
+    check_unit(unit)
+    if not candidates:
+        raise ValueError("`candidates` must hold at least one curve")
+    if not isinstance(folds, int | np.integer) or folds < 2:
+        raise ValueError(f"`folds` must be an integer >= 2; got {folds!r}")
+    if not isinstance(n_resamples, int | np.integer) or n_resamples < 0:
+        raise ValueError(f"`n_resamples` must be a non-negative integer; got {n_resamples!r}")
+    if not 0 < confidence_level < 1:
+        raise ValueError(f"`confidence_level` must be in (0, 1); got {confidence_level!r}")
+    gen = np.random.default_rng(rng)
+
+    base = candidates[0] if baseline is None else baseline
+    curves = _order_candidates(candidates, base)
+    labels = _labels(curves)
+    x = _grid(base, unit, grid)
+    pids = np.asarray(base.problem_ids).astype(str)
+    bin_idx, bin_names = _bin_index(bins, pids)
+    counts = np.bincount(bin_idx, minlength=len(bin_names))
+    if counts.min() < folds:
+        small = bin_names[int(counts.argmin())]
+        raise ValueError(
+            f"bin {small!r} has {counts.min()} problems, fewer than `folds`={folds}: "
+            "use fewer bins or fewer folds"
+        )
+
+    mats, spent = zip(*(_aligned(c, pids, x, unit) for c in curves), strict=True)
+    a = np.stack(mats, axis=1)  # (P, S, G)
+    spent_arr = np.stack(spent)  # (S, G)
+    if np.isnan(a[:, 0, :]).any():
+        bad = x[np.isnan(a[:, 0, :]).any(axis=0)]
+        raise ValueError(
+            f"the baseline {labels[0]!r} has no value at budget(s) {bad.tolist()} {unit}: "
+            "choose a grid within its budgets"
+        )
+    k_bins = len(bin_names)
+    avail = np.stack([~np.isnan(a[bin_idx == j]).any(axis=0) for j in range(k_bins)])  # (K,S,G)
+    a0 = np.nan_to_num(a, nan=0.0)
+    oracle_flags = np.array([c.strategy in ORACLE_STRATEGIES for c in curves])
+
+    # point estimate: one stratified split, unit weights
+    ones = np.ones((1, pids.size))
+    fold_of = _assign_folds(bin_idx, k_bins, folds, gen, 1)
+    pol_sum, fold_choice = _crossfit(a0, avail, bin_idx, k_bins, ones, fold_of, folds)
+    full_choice = _choose(_bin_means(a0, bin_idx, k_bins, ones)[0], avail)  # (K, G)
+    point = _summaries(pol_sum, a0, bin_idx, k_bins, ones, counts, x)
+    in_sample = _bin_means(a0, bin_idx, k_bins, ones)[0]  # (K, S, G)
+    overall = a0.mean(axis=0)[None]  # (1, S, G) in-sample over all problems
+    cand_acc = np.concatenate([
+        np.where(avail, in_sample, np.nan),
+        np.where(avail.all(axis=0), overall, np.nan),
+    ])
+
+    boot = _bootstrap(a0, avail, bin_idx, k_bins, counts, x, folds, n_resamples, gen, progress)
+    alpha = (1 - confidence_level) / 2
+
+    def ci(dist: np.ndarray | None, k: int, g: int) -> tuple[float, float]:
+        if dist is None:
+            return (float("nan"), float("nan"))
+        col = dist[:, k, g]
+        col = col[np.isfinite(col)]
+        if col.size == 0:
+            return (float("nan"), float("nan"))
+        lo, hi = np.quantile(col, [alpha, 1 - alpha])
+        return (float(lo), float(hi))
+
+    entries = []
+    for k, name in enumerate([*bin_names, ALL]):
+        n_k = int(counts[k]) if k < k_bins else int(pids.size)
+        for g, budget in enumerate(x):
+            if k < k_bins:
+                s = int(full_choice[k, g])
+                c = curves[s]
+                chosen = dict(
+                    label=labels[s], strategy=c.strategy, params=dict(c.params),
+                    run_id=c.run_id, spent=float(spent_arr[s, g]),
+                    in_sample_accuracy=float(in_sample[k, s, g]),
+                    fold_choices=tuple(labels[int(i)] for i in fold_choice[0, :, k, g]),
+                    oracle=bool(oracle_flags[s]),
+                )
+            else:
+                used = np.unique(full_choice[:, g])
+                chosen = dict(
+                    label="per-bin policy", strategy="per-bin", params={},
+                    run_id=",".join(dict.fromkeys(curves[int(i)].run_id for i in used)),
+                    spent=float(np.nan), fold_choices=(),
+                    in_sample_accuracy=float(
+                        (counts * in_sample[np.arange(k_bins), full_choice[:, g], g]).sum()
+                        / counts.sum()
+                    ),
+                    oracle=bool(oracle_flags[used].any()),
+                )
+            bounds = boot.efficiency_bound[:, k, g] if boot is not None else np.zeros(0)
+            entries.append(PolicyEntry(
+                bin=name, budget=float(budget), unit=unit, n_problems=n_k,
+                accuracy=float(point.accuracy[0, k, g]), ci=ci(boot and boot.accuracy, k, g),
+                baseline_accuracy=float(point.baseline[0, k, g]),
+                baseline_ci=ci(boot and boot.baseline, k, g),
+                gain=float(point.gain[0, k, g]), gain_ci=ci(boot and boot.gain, k, g),
+                efficiency=float(point.efficiency[0, k, g]),
+                efficiency_ci=ci(boot and boot.efficiency, k, g),
+                efficiency_bound=BOUND_NAMES[int(point.efficiency_bound[0, k, g])],
+                efficiency_censored=float(np.mean(bounds != EXACT)) if bounds.size else 0.0,
+                **chosen,
+            ))
+
+    empty = np.zeros((0, k_bins + 1, x.size))
+    return PolicyResult(
+        entries=tuple(entries), unit=unit, grid=x, bins=tuple(bin_names),
+        candidates=tuple(labels), baseline=labels[0], candidate_accuracy=cand_acc,
+        folds=int(folds), n_resamples=int(n_resamples), confidence_level=confidence_level,
+        oracle=bool(oracle_flags.any()),
+        notes=tuple(_notes(curves, labels, avail, oracle_flags, unit)),
+        bootstrap=boot if boot is not None else PolicyBootstrap(
+            empty, empty, empty, empty, empty.astype(np.int8)
+        ),
+    )
+
+
+# -- the vectorised core ----------------------------------------------------------------------
+def _bin_means(
+    a: np.ndarray, bin_idx: np.ndarray, k_bins: int, w: np.ndarray
+) -> np.ndarray:
+    """(R, K, S, G) weighted mean of each candidate in each bin for each weight row."""
+    p, s, g = a.shape
+    flat = a.reshape(p, s * g)
+    out = np.empty((w.shape[0], k_bins, s, g))
+    for j in range(k_bins):
+        m = bin_idx == j
+        tot = w[:, m].sum(axis=1)
+        out[:, j] = ((w[:, m] @ flat[m]) / np.maximum(tot, 1e-300)[:, None]).reshape(-1, s, g)
+    return out
+
+
+def _choose(means: np.ndarray, avail: np.ndarray) -> np.ndarray:
+    """Index of the best available candidate on axis -2; ties go to the lowest index.
+
+    means (..., S, G), avail broadcastable to it. Index 0 is the baseline, so a tie keeps it.
+    """
+    m = np.where(avail, means, -np.inf)
+    best = m.max(axis=-2, keepdims=True)
+    return np.asarray((m >= best - _TIE).argmax(axis=-2))
+
+
+def _crossfit(
+    a: np.ndarray, avail: np.ndarray, bin_idx: np.ndarray, k_bins: int,
+    w: np.ndarray, fold_of: np.ndarray, folds: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cross-fitted policy: weighted sum of held-out scores per bin, and the fold choices.
+
+    a (P, S, G) accuracies (NaN replaced); w (R, P) replicate weights; fold_of (R, P).
+    Returns (R, K, G) sums over each bin's problems of the score of the choice made without
+    them, and the choices (R, F, K, G).
+    """
+    p, s, g = a.shape
+    flat = a.reshape(p, s * g)
+    r = w.shape[0]
+    pol = np.zeros((r, k_bins, g))
+    choices = np.zeros((r, folds, k_bins, g), dtype=np.int64)
+    for f in range(folds):
+        test = fold_of == f
+        w_tr = np.where(test, 0.0, w)
+        w_te = np.where(test, w, 0.0)
+        for j in range(k_bins):
+            m = bin_idx == j
+            tr = (w_tr[:, m] @ flat[m]).reshape(r, s, g)
+            n_tr = w_tr[:, m].sum(axis=1)
+            # an empty training split (possible in a replicate) leaves all means 0: a tie,
+            # so the baseline is kept
+            choice = _choose(tr / np.maximum(n_tr, 1e-300)[:, None, None], avail[j])  # (R, G)
+            te = (w_te[:, m] @ flat[m]).reshape(r, s, g)
+            pol[:, j] += np.take_along_axis(te, choice[:, None, :], axis=1)[:, 0]
+            choices[:, f, j] = choice
+    return pol, choices
+
+
+@dataclass(frozen=True)
+class _Stats:
+    accuracy: np.ndarray  # (R, K + 1, G)
+    baseline: np.ndarray
+    gain: np.ndarray
+    efficiency: np.ndarray
+    efficiency_bound: np.ndarray
+
+
+def _summaries(
+    pol_sum: np.ndarray, a: np.ndarray, bin_idx: np.ndarray, k_bins: int,
+    w: np.ndarray, counts: np.ndarray, x: np.ndarray,
+) -> _Stats:
+    """Per bin and overall: policy accuracy, baseline accuracy, gain, efficiency ratio."""
+    base_sum = np.stack(
+        [w[:, bin_idx == j] @ a[bin_idx == j, 0, :] for j in range(k_bins)], axis=1
+    )  # (R, K, G)
+    # stratified resampling keeps each bin's total weight equal to its size
+    n = counts[None, :, None].astype(float)
+    acc = np.concatenate([pol_sum / n, pol_sum.sum(1, keepdims=True) / counts.sum()], axis=1)
+    base = np.concatenate([base_sum / n, base_sum.sum(1, keepdims=True) / counts.sum()], axis=1)
+    eff = efficiency_ratio(x, base, acc)
+    return _Stats(acc, base, acc - base, eff.budget, eff.bound)
+
+
+def _bootstrap(
+    a: np.ndarray, avail: np.ndarray, bin_idx: np.ndarray, k_bins: int, counts: np.ndarray,
+    x: np.ndarray, folds: int, n_resamples: int, gen: np.random.Generator,
+    progress: Progress | None,
+) -> PolicyBootstrap | None:
+    if n_resamples == 0:
+        return None
+    parts: list[_Stats] = []
+    done = 0
+    while done < n_resamples:
+        r = min(_CHUNK, n_resamples - done)
+        w = _stratified_weights(bin_idx, k_bins, counts, gen, r)
+        fold_of = _assign_folds(bin_idx, k_bins, folds, gen, r)
+        pol_sum, _ = _crossfit(a, avail, bin_idx, k_bins, w, fold_of, folds)
+        parts.append(_summaries(pol_sum, a, bin_idx, k_bins, w, counts, x))
+        done += r
+        if progress is not None:
+            progress(done, n_resamples)
+    return PolicyBootstrap(*(
+        np.concatenate([getattr(p, f) for p in parts])
+        for f in ("accuracy", "baseline", "gain", "efficiency", "efficiency_bound")
+    ))
+
+
+def _stratified_weights(
+    bin_idx: np.ndarray, k_bins: int, counts: np.ndarray, gen: np.random.Generator, r: int
+) -> np.ndarray:
+    """(r, P) bootstrap multiplicities: each bin's rows resampled with replacement within it."""
+    w = np.zeros((r, bin_idx.size))
+    for j in range(k_bins):
+        idx = np.flatnonzero(bin_idx == j)
+        w[:, idx] = gen.multinomial(counts[j], np.full(idx.size, 1.0 / idx.size), size=r)
+    return w
+
+
+def _assign_folds(
+    bin_idx: np.ndarray, k_bins: int, folds: int, gen: np.random.Generator, r: int
+) -> np.ndarray:
+    """(r, P) fold of each problem, balanced within each bin, independently per row."""
+    out = np.empty((r, bin_idx.size), dtype=np.int64)
+    for j in range(k_bins):
+        idx = np.flatnonzero(bin_idx == j)
+        # a random offset spreads the remainder rows over the folds across bins
+        pattern = (np.arange(idx.size) + gen.integers(folds)) % folds
+        out[:, idx] = gen.permuted(np.broadcast_to(pattern, (r, idx.size)), axis=1)
+    return out
+
+
+# -- input handling ---------------------------------------------------------------------------
+def _order_candidates(candidates: Sequence[Curve], base: Curve) -> list[Curve]:
+    """The baseline first (it wins ties), then the others without duplicates."""
+    def key(c: Curve) -> tuple[str, str]:
+        return (c.run_id, c.label)
+
+    out = [base]
+    seen = {key(base)}
+    for c in candidates:
+        if key(c) not in seen:
+            seen.add(key(c))
+            out.append(c)
+    return out
+
+
+def _labels(curves: Sequence[Curve]) -> list[str]:
+    """Curve labels, prefixed by the run id when candidates come from several runs."""
+    if len({c.run_id for c in curves}) > 1:
+        return [f"{c.run_id}:{c.label}" for c in curves]
+    return [c.label for c in curves]
+
+
+def _grid(base: Curve, unit: str, grid: Sequence[float] | np.ndarray | None) -> np.ndarray:
+    x = budget_costs(base, unit) if grid is None else np.asarray(grid, dtype=float)
+    if x.ndim != 1 or x.size == 0 or not np.all(np.isfinite(x)) or np.any(x <= 0):
+        what = "the baseline's costs" if grid is None else "`grid`"
+        raise ValueError(
+            f"{what} in {unit} must be finite positive numbers; got {x.tolist()}"
+            + (" (does the run record token counts / parameter counts / prices?)"
+               if grid is None and unit != "generations" else "")
+        )
+    if np.any(np.diff(x) <= 0):
+        raise ValueError(f"`grid` must be strictly increasing; got {x.tolist()}")
+    return x
+
+
+def _bin_index(
+    bins: Mapping[str, Hashable] | Sequence[Hashable] | np.ndarray, pids: np.ndarray
+) -> tuple[np.ndarray, list[str]]:
+    if isinstance(bins, Mapping):
+        missing = [p for p in pids if p not in bins]
+        if missing:
+            raise ValueError(f"`bins` has no bin for problem(s) {missing[:5]}")
+        labels = [bins[p] for p in pids]
+    else:
+        labels = list(bins)
+        if len(labels) != pids.size:
+            raise ValueError(
+                f"`bins` has {len(labels)} labels for {pids.size} problems; pass a mapping "
+                "problem_id -> bin or a sequence aligned with the baseline's problem_ids"
+            )
+    uniq = sorted(set(labels), key=lambda v: (str(type(v)), v))  # type: ignore[arg-type, return-value]
+    pos = {v: i for i, v in enumerate(uniq)}
+    return np.array([pos[v] for v in labels], dtype=np.int64), [str(v) for v in uniq]
+
+
+def _aligned(
+    curve: Curve, pids: np.ndarray, x: np.ndarray, unit: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The curve on the grid with rows in `pids` order (NaN rows for problems it lacks)."""
+    pp, spent = on_grid(curve, x, unit)
+    own = np.asarray(curve.problem_ids).astype(str)
+    if own.shape == pids.shape and np.array_equal(own, pids):
+        return pp, spent
+    row = {p: i for i, p in enumerate(own)}
+    out = np.full((pids.size, x.size), np.nan)
+    have = np.array([p in row for p in pids])
+    out[have] = pp[[row[p] for p in pids[have]]]
+    return out, spent
+
+
+def _notes(
+    curves: Sequence[Curve], labels: Sequence[str], avail: np.ndarray,
+    oracle: np.ndarray, unit: str,
+) -> list[str]:
+    notes = []
+    if oracle.any():
+        names = ", ".join(labels[i] for i in np.flatnonzero(oracle))
+        notes.append(
+            f"{names} is oracle coverage (it picks with the gold answer): where it is chosen, "
+            "the policy is an upper bound, not a deployable strategy"
+        )
+    if len(curves) == 1:
+        notes.append("only one candidate: the policy is the baseline itself")
+    for s, c in enumerate(curves):
+        if not avail[:, s].all():
+            notes.append(
+                f"{labels[s]} is unavailable at some (bin, budget) pairs (no budget fits under "
+                f"the grid budget, or problems it could not evaluate)"
+            )
+        if c.biased:
+            notes.append(f"{labels[s]} resamples past the pool with replacement (biased)")
+        if c.twin:
+            notes.append(f"{labels[s]} comes from the twin (a model), not real samples")
+        if not c.exact:
+            se = float(np.max(c.accuracy_se)) if c.mc_se.size else 0.0
+            notes.append(f"{labels[s]} is a Monte-Carlo estimate (max accuracy s.e. {se:.4f})")
+    if unit != "generations":
+        notes.append(
+            f"budgets in {unit}: a configuration counts at its largest budget costing at most "
+            "the grid budget (mean cost per question over all problems)"
+        )
+    return notes
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
+def _demo_curves() -> tuple[Curve, Curve]:
+    """Two synthetic curves on 40 problems for the docstring example (known truth).
+
+    "base" doubles its accuracy per 4x budget on hard problems; "better" is 2x as efficient on
+    hard problems and equal on easy ones.
+    """
+    from workbench.engine.results import Cost, Curve
+
+    b = np.array([1.0, 2.0, 4.0, 8.0])
+    easy = np.array([0.8, 0.85, 0.9, 0.95])
+    hard_base = np.array([0.3, 0.4, 0.5, 0.6])
+    hard_better = np.array([0.4, 0.5, 0.6, 0.7])
+
+    def make(name: str, hard: np.ndarray) -> Curve:
+        pp = np.array([easy if i % 2 == 0 else hard for i in range(40)])
+        return Curve(
+            strategy=name, params={}, run_id="synthetic",
+            problem_ids=np.array([f"p{i}" for i in range(40)]), budgets=b, per_problem=pp,
+            mc_se=np.zeros_like(pp), cost=Cost(b, 100 * b, 2e9 * 100 * b, 1e-3 * b),
+            exact=True,
+        )
+
+    return make("base", hard_base), make("better", hard_better)
