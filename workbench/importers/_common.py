@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, TypeVar, overload
 
 from workbench.errors import InputError
+from workbench.sources.registry import get_dataset
 
 T = TypeVar("T")
 
@@ -70,6 +71,42 @@ def require_file(files: Mapping[str, Path], name: str) -> Path:
     if path is None:
         raise InputError(name, None, None, "file is missing from the importer's input")
     return Path(path)
+
+
+def source_url(dataset: str, file: str) -> str:
+    """`Run.source` for a file: its pinned upstream URL when the registered dataset holds it
+    (matched by the dataset-relative path), else the file name as given (a user's own file).
+
+    >>> source_url("reflexion", "simple_humaneval_py_gpt4.jsonl").startswith("https://raw.")
+    True
+    >>> source_url("reflexion", "/home/me/my_run.jsonl")
+    '/home/me/my_run.jsonl'
+    """
+    ds = get_dataset(dataset)
+    if file in ds.checksums:
+        return ds.url(file)
+    return file
+
+
+def provenance(dataset: str, file: str) -> dict[str, Any]:
+    """The `Run.meta` entries every importer records: licence, citation, attribution (when the
+    licence requires it) and the upstream repo, commit and path of `file`.
+
+    >>> sorted(provenance("tot-game24", "LICENSE"))
+    ['citation', 'licence', 'upstream']
+    >>> "attribution" in provenance("sampling-ceilings", "rhow_counts.json")
+    True
+    """
+    ds = get_dataset(dataset)
+    upstream: dict[str, Any] = {"repo": ds.repo, "commit": ds.commit}
+    if file in ds.checksums:
+        upstream["path"] = ds.upstream_path(file)
+    else:
+        upstream["local_file"] = file
+    out: dict[str, Any] = {"licence": ds.licence, "citation": ds.citation, "upstream": upstream}
+    if ds.attribution:
+        out["attribution"] = ds.attribution
+    return out
 
 
 def _read_text(path: Path, file: str) -> str:
@@ -263,4 +300,7 @@ def list_of(
     return [check_type(v, typ, file, line, f"{name}[{i}]") for i, v in enumerate(values)]
 
 
-__all__ = ["check_type", "field", "list_of", "read_json", "read_jsonl", "require_file"]
+__all__ = [
+    "check_type", "field", "list_of", "provenance", "read_json", "read_jsonl", "require_file",
+    "source_url",
+]

@@ -48,39 +48,31 @@ from typing import Any
 
 from workbench.errors import InputError
 from workbench.importers import game24
-from workbench.importers._common import check_type, field, list_of, read_json
+from workbench.importers._common import (
+    check_type,
+    field,
+    list_of,
+    provenance,
+    read_json,
+    source_url,
+)
 from workbench.store.records import Problem, Run, RunBundle, Sample, TreeNode
 
 COT_FILE = "gpt-4_0.7_naive_cot_sample_100_start900_end1000.json"
 DIRECT_FILE = "gpt-4_0.7_naive_standard_sample_100_start900_end1000.json"
 BFS_FILE = "gpt-4_0.7_propose1_value3_greedy5_start900_end1000.json"
 
-REPO = "princeton-nlp/tree-of-thought-llm"
-COMMIT = "ab400345c5ea39d28ea6d7d3be0e417b11113c87"
-UPSTREAM_DIR = "logs/game24"
+SOURCE = "tot-game24"
+"""The registered dataset (workbench.sources): URLs, licence and citation come from there."""
 DATASET = "game24"
 POLICY = "gpt-4"
 N_SELECT = 5
 """ToT's `n_select_sample` in the BFS log ("greedy5")."""
 
-LICENCE = "MIT"
-CITATION = (
-    "Yao, S., Yu, D., Zhao, J., Shafran, I., Griffiths, T. L., Cao, Y., Narasimhan, K. (2023). "
-    "Tree of Thoughts: Deliberate Problem Solving with Large Language Models. NeurIPS 2023."
-)
 PRICE_PER_1K_TOKENS = {"prompt": 0.03, "output": 0.06, "currency": "USD"}
 """GPT-4 (8k) list price when the logs were made; every logged cost equals it exactly."""
 
 USAGE_FIELDS = ("completion_tokens", "prompt_tokens", "cost")
-
-
-def upstream_url(name: str) -> str:
-    """The raw GitHub URL of a log file at the pinned commit.
-
-    >>> upstream_url(COT_FILE).endswith("logs/game24/" + COT_FILE)
-    True
-    """
-    return f"https://raw.githubusercontent.com/{REPO}/{COMMIT}/{UPSTREAM_DIR}/{name}"
 
 
 def read(files: Mapping[str, Path]) -> list[RunBundle]:
@@ -201,9 +193,7 @@ def _split(total: int, n: int) -> list[int]:
 def _run_meta(file: str, usage: dict[str, dict[str, Any]], segments: list[str],
               **extra: Any) -> dict[str, Any]:
     return {
-        "licence": LICENCE,
-        "citation": CITATION,
-        "upstream": {"repo": REPO, "commit": COMMIT, "path": f"{UPSTREAM_DIR}/{Path(file).name}"},
+        **provenance(SOURCE, file),
         "price_per_1k_tokens": PRICE_PER_1K_TOKENS,
         "usage": {
             k: round(sum(u[k] for u in usage.values()), 10) if k == "cost"
@@ -268,7 +258,7 @@ def _sampled_run(
     n = max(n_per_problem)
     run = Run(
         run_id=f"tot-game24/{POLICY}-{style}", dataset=DATASET, policy_model=POLICY,
-        source=upstream_url(Path(file).name), policy_params=None,
+        source=source_url(SOURCE, file), policy_params=None,
         sampler={"method": "naive", "prompt_sample": "cot" if style == "cot" else "standard",
                  "temperature": 0.7, "n_samples": n},
         meta=_run_meta(file, usage, segments,
@@ -303,7 +293,7 @@ def _bfs_run(
         nodes.extend(_tree(pid, steps, rec, file, line, ambiguous))
     run = Run(
         run_id=f"tot-game24/{POLICY}-bfs", dataset=DATASET, policy_model=POLICY,
-        source=upstream_url(Path(file).name), policy_params=None,
+        source=source_url(SOURCE, file), policy_params=None,
         sampler={"method": "bfs", "method_generate": "propose", "n_generate_sample": 1,
                  "method_evaluate": "value", "n_evaluate_sample": 3,
                  "method_select": "greedy", "n_select_sample": N_SELECT,
@@ -411,4 +401,4 @@ def _parents(ys: list[str], new_ys: list[str], file: str, line: int, pre: str) -
     return out
 
 
-__all__ = ["BFS_FILE", "COT_FILE", "DIRECT_FILE", "read", "upstream_url"]
+__all__ = ["BFS_FILE", "COT_FILE", "DIRECT_FILE", "read"]
