@@ -136,7 +136,7 @@ SELECT r.run_id, r.dataset, r.policy_model, r.source, r.created_at,
        coalesce(os.n, 0) > 0  AS has_outcome_scores,
        coalesce(t.n_nodes, 0) > 0 AS has_tree,
        coalesce(s.n_chains, 0) > 0 AS has_chains,
-       pc.n_problems IS NOT NULL AS counts_only
+       pc.n_problems IS NOT NULL AND s.n_samples IS NULL AS counts_only
 FROM runs r
 LEFT JOIN (SELECT run_id, count(DISTINCT problem_id) n_problems, count(*) n_samples,
                   count_if(is_correct) n_correct,

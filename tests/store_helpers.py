@@ -1,0 +1,95 @@
+"""Helpers shared by the store, sources and bad-input tests (not a test module)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from workbench.store import (
+    OutcomeScore,
+    Problem,
+    ProblemCount,
+    Run,
+    RunBundle,
+    RunStore,
+    Sample,
+    StepScore,
+    TreeNode,
+)
+
+STORE_TABLES = (
+    "schema_version", "runs", "problems", "samples", "step_scores", "outcome_scores",
+    "tree_nodes", "problem_counts",
+)
+"""Every base table of the store; a snapshot over these is the whole stored state."""
+_ALL_ROWS = "SELECT * FROM {} ORDER BY ALL"
+
+
+def snapshot(path: str | Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every store table (sorted), read through a read-only connection."""
+    with RunStore(path, read_only=True) as store:
+        return {
+            t: [tuple(row.values()) for row in store.query(_ALL_ROWS.format(t)).to_pylist()]
+            for t in STORE_TABLES
+        }
+
+
+def mirror_path() -> Path:
+    """The read-only data mirror: $WORKBENCH_DATA_MIRROR, else ../shared/data beside the repo."""
+    env = os.environ.get("WORKBENCH_DATA_MIRROR")
+    path = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+    if not (path / "SOURCES.md").is_file():
+        pytest.fail(f"no data mirror at {path}: set WORKBENCH_DATA_MIRROR (CI: ../shared/data)")
+    return path
+
+
+def small_bundle(run_id: str = "test/run", *, dataset: str = "toy") -> RunBundle:
+    """A synthetic run (labelled as such) with every table filled, values chosen by hand.
+
+    Problem p1: 2 samples, PRM step scores s0 = [0.9, 0.5, 0.8], s1 = [0.6, 0.0];
+    ORM scores 0.25 and 0.75. Problem p2: 1 sample without scores, a 3-node tree, counts.
+    Records are given out of key order on purpose.
+    """
+    src = "synthetic.jsonl"
+    return RunBundle(
+        run=Run(
+            run_id=run_id, dataset=dataset, policy_model="toy-model", source=src,
+            policy_params=1_000_000_000, sampler={"temperature": 0.7, "n": 2},
+            prompt="Solve.", meta={"synthetic": True, "verifier_params": {"prm": 7.0e9}},
+        ),
+        problems=[
+            Problem(dataset, "p2", question="2+2?", gold_answer="4"),
+            Problem(dataset, "p1", question="1+1?", gold_answer="2", subject="arith", level="1",
+                    meta={"k": [1, 2]}),
+        ],
+        samples=[
+            Sample("p1", 1, answer="3", answer_key="3", is_correct=False, output_tokens=20,
+                   prompt_tokens=5, n_steps=2, text="wrong"),
+            Sample("p1", 0, answer="2", answer_key="2", is_correct=True, output_tokens=30,
+                   prompt_tokens=5, n_steps=3, text="right"),
+            Sample("p2", 0, answer="4", answer_key="4", is_correct=True, output_tokens=10,
+                   prompt_tokens=4, chain_id=0, revision_idx=0),
+        ],
+        step_scores=[
+            StepScore("prm", "p1", 0, 2, 0.8, step_tokens=10),
+            StepScore("prm", "p1", 0, 0, 0.9, step_tokens=10),
+            StepScore("prm", "p1", 0, 1, 0.5, step_tokens=10),
+            StepScore("prm", "p1", 1, 0, 0.6, step_tokens=12),
+            StepScore("prm", "p1", 1, 1, 0.0, step_tokens=8),
+        ],
+        outcome_scores=[
+            OutcomeScore("orm", "p1", 0, 0.25),
+            OutcomeScore("orm", "p1", 1, 0.75),
+        ],
+        tree_nodes=[
+            TreeNode("p2", "root", None, 0, text="2 2", expanded=True),
+            TreeNode("p2", "d1-000", "root", 1, text="2+2 = 4", score=20.0, tokens=6,
+                     is_terminal=True, answer_key="2+2", is_correct=True),
+            TreeNode("p2", "d1-001", "root", 1, text="2*2 = 4", score=1.0, tokens=6,
+                     is_terminal=True, answer_key="2*2", is_correct=True),
+        ],
+        problem_counts=[ProblemCount("p2", 10, 7), ProblemCount("p1", 10, 3)],
+    )
