@@ -106,7 +106,8 @@ def efficiency_ratio(
     Returns the ratio at each grid budget with its bound code (see `required_budget`): with
     bound LOWER the ratio is at least the value (the baseline never got there within the grid).
 
-    >>> r = efficiency_ratio(np.array([1.0, 2.0, 4.0]), np.array([.2, .4, .6]), np.array([.4, .6, .6]))
+    >>> grid = np.array([1.0, 2.0, 4.0])
+    >>> r = efficiency_ratio(grid, np.array([.2, .4, .6]), np.array([.4, .6, .6]))
     >>> r.budget.tolist(), r.bound.tolist()
     ([2.0, 2.0, 1.0], [0, 0, 0])
     """

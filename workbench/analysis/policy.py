@@ -297,10 +297,10 @@ def compute_optimal_policy(
     boot = _bootstrap(a0, avail, bin_idx, k_bins, counts, x, folds, n_resamples, gen, progress)
     alpha = (1 - confidence_level) / 2
 
-    def ci(dist: np.ndarray | None, k: int, g: int) -> tuple[float, float]:
-        if dist is None:
+    def ci(name: str, k: int, g: int) -> tuple[float, float]:
+        if boot is None:
             return (float("nan"), float("nan"))
-        col = dist[:, k, g]
+        col = getattr(boot, name)[:, k, g]
         col = col[np.isfinite(col)]
         if col.size == 0:
             return (float("nan"), float("nan"))
@@ -314,7 +314,7 @@ def compute_optimal_policy(
             if k < k_bins:
                 s = int(full_choice[k, g])
                 c = curves[s]
-                chosen = dict(
+                chosen: dict[str, Any] = dict(
                     label=labels[s], strategy=c.strategy, params=dict(c.params),
                     run_id=c.run_id, spent=float(spent_arr[s, g]),
                     in_sample_accuracy=float(in_sample[k, s, g]),
@@ -323,8 +323,11 @@ def compute_optimal_policy(
                 )
             else:
                 used = np.unique(full_choice[:, g])
+                one = curves[int(used[0])] if used.size == 1 else None
                 chosen = dict(
-                    label="per-bin policy", strategy="per-bin", params={},
+                    label=labels[int(used[0])] if one else "per-bin policy",
+                    strategy=one.strategy if one else "per-bin",
+                    params=dict(one.params) if one else {},
                     run_id=",".join(dict.fromkeys(curves[int(i)].run_id for i in used)),
                     spent=float(np.nan), fold_choices=(),
                     in_sample_accuracy=float(
@@ -336,12 +339,12 @@ def compute_optimal_policy(
             bounds = boot.efficiency_bound[:, k, g] if boot is not None else np.zeros(0)
             entries.append(PolicyEntry(
                 bin=name, budget=float(budget), unit=unit, n_problems=n_k,
-                accuracy=float(point.accuracy[0, k, g]), ci=ci(boot and boot.accuracy, k, g),
+                accuracy=float(point.accuracy[0, k, g]), ci=ci("accuracy", k, g),
                 baseline_accuracy=float(point.baseline[0, k, g]),
-                baseline_ci=ci(boot and boot.baseline, k, g),
-                gain=float(point.gain[0, k, g]), gain_ci=ci(boot and boot.gain, k, g),
+                baseline_ci=ci("baseline", k, g),
+                gain=float(point.gain[0, k, g]), gain_ci=ci("gain", k, g),
                 efficiency=float(point.efficiency[0, k, g]),
-                efficiency_ci=ci(boot and boot.efficiency, k, g),
+                efficiency_ci=ci("efficiency", k, g),
                 efficiency_bound=BOUND_NAMES[int(point.efficiency_bound[0, k, g])],
                 efficiency_censored=float(np.mean(bounds != EXACT)) if bounds.size else 0.0,
                 **chosen,
@@ -567,7 +570,7 @@ def _notes(
 ) -> list[str]:
     notes = []
     if oracle.any():
-        names = ", ".join(labels[i] for i in np.flatnonzero(oracle))
+        names = ", ".join(labels[int(i)] for i in np.flatnonzero(oracle))
         notes.append(
             f"{names} is oracle coverage (it picks with the gold answer): where it is chosen, "
             "the policy is an upper bound, not a deployable strategy"
