@@ -32,10 +32,8 @@ the puzzles while their usage differs).
 Puzzle texts ("4 5 6 10") are logged only in the BFS file; the CoT and direct runs take them
 from it when it is among the inputs (else `Problem.question` is None).
 
->>> import os, pathlib
->>> mirror = pathlib.Path(os.environ.get("WORKBENCH_DATA_MIRROR", "/work/shared/data"))
->>> files = {p.name: p for p in (mirror / "tot-game24").glob("*.json")}
->>> bundles = {b.run.run_id: b for b in read(files)}
+>>> from workbench.sources import get_dataset
+>>> bundles = {b.run.run_id: b for b in read(get_dataset("tot-game24").files())}
 >>> sum(s.is_correct for s in bundles["tot-game24/gpt-4-cot"].samples)
 403
 """
