@@ -195,6 +195,20 @@ def test_tokens_axis_uses_each_configurations_own_cost() -> None:
         compute_optimal_policy([base], np.zeros(n, int), unit="joules")
 
 
+def test_grid_budgets_below_the_baseline_are_unavailable_not_invented() -> None:
+    n = 10
+    base = curve("base", np.tile([0.2, 0.3, 0.4, 0.5], (n, 1)), budgets=(2, 4, 8, 16))
+    small = curve("small", np.tile([0.1, 0.2, 0.3, 0.4], (n, 1)), budgets=(1, 2, 4, 8))
+    res = compute_optimal_policy([base, small], np.zeros(n, int), grid=[0.5, 1, 2, 4, 32],
+                                 n_resamples=10, rng=0)
+    e = res.entry("0", 0.5)  # nothing fits under half a generation
+    assert e.label == "unavailable" and np.isnan(e.accuracy) and e.efficiency_bound == "none"
+    e = res.entry("0", 1)  # only "small" runs at 1; the baseline cannot: no gain/efficiency
+    assert e.label == "small" and e.accuracy == pytest.approx(0.1) and np.isnan(e.gain)
+    e = res.entry("0", 32)  # both count at their largest budget: base at 16
+    assert e.label == "base" and e.spent == 16 and e.accuracy == pytest.approx(0.5)
+
+
 def test_missing_problems_make_a_candidate_unavailable_in_their_bin() -> None:
     n = 20
     bins = np.repeat([0, 1], n // 2)
@@ -227,8 +241,8 @@ def test_input_validation_messages() -> None:
         compute_optimal_policy([base], [0, 0, 0])
     with pytest.raises(ValueError, match="has no bin for problem"):
         compute_optimal_policy([base], {"p000": 0})
-    with pytest.raises(ValueError, match="has no value at budget"):
-        compute_optimal_policy([base], [0, 0, 0, 0], grid=[0.5, 1, 2])
+    with pytest.raises(ValueError, match="has no value at any budget"):
+        compute_optimal_policy([base], [0, 0, 0, 0], grid=[0.25, 0.5])
     with pytest.raises(ValueError, match="strictly increasing"):
         compute_optimal_policy([base], [0, 0, 0, 0], grid=[2, 1])
     with pytest.raises(ValueError, match="at least one curve"):

@@ -57,7 +57,9 @@ def required_budget(
         target: (..., T) accuracies to reach; leading axes broadcast against `baseline`'s.
 
     A target equal (within 1e-12) to the monotone curve at a grid point returns that grid budget
-    exactly; otherwise the budget is interpolated linearly in log-budget.
+    exactly; otherwise the budget is interpolated linearly in log-budget. NaN baseline entries
+    (grid budgets the baseline cannot be run at, e.g. below its cheapest configuration) are
+    skipped: a target first reached right after them gives an "upper" bound there.
 
     >>> r = required_budget(np.array([1.0, 4.0]), np.array([0.2, 0.6]), np.array([0.4, 0.6, 0.9]))
     >>> r.budget.round(6).tolist(), r.bound.tolist()
@@ -66,7 +68,8 @@ def required_budget(
     x = np.asarray(grid, dtype=float)
     if x.ndim != 1 or x.size == 0 or np.any(x <= 0) or np.any(np.diff(x) <= 0):
         raise ValueError("`grid` must be a non-empty increasing array of positive budgets")
-    curve = np.maximum.accumulate(np.asarray(baseline, dtype=float), axis=-1)
+    raw = np.asarray(baseline, dtype=float)
+    curve = np.maximum.accumulate(np.where(np.isnan(raw), -np.inf, raw), axis=-1)
     tgt = np.asarray(target, dtype=float)
     if curve.shape[-1] != x.size:
         raise ValueError("`baseline` must have the grid on its last axis")
@@ -78,8 +81,8 @@ def required_budget(
         curve[..., None, :], np.maximum(i - 1, 0)[..., None], axis=-1
     )[..., 0]
     on_point = np.abs(cm_i - tgt) <= _TOL
-    below_grid = reached & (i == 0) & ~on_point
-    interp = reached & (i > 0) & ~on_point
+    below_grid = reached & ~on_point & ((i == 0) | np.isneginf(cm_prev))
+    interp = reached & ~on_point & ~below_grid
     logx = np.log(x)
     with np.errstate(invalid="ignore", divide="ignore"):
         t = np.where(interp, (tgt - cm_prev) / (cm_i - cm_prev), 0.0)
@@ -89,7 +92,7 @@ def required_budget(
     bound = np.full(budget.shape, EXACT, dtype=np.int8)
     bound[~reached] = LOWER
     bound[below_grid] = UPPER
-    nan = np.isnan(tgt) | np.isnan(curve).any(axis=-1, keepdims=True)
+    nan = np.isnan(tgt) | np.isnan(raw).all(axis=-1, keepdims=True)
     return RequiredBudget(np.where(nan, np.nan, budget), bound)
 
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from workbench.analysis.budget_axis import budget_costs, check_unit, on_grid
+from workbench.analysis.budget_axis import UNITS, budget_costs, check_unit, grid_index, on_grid
 from workbench.analysis.efficiency import BOUND_NAMES, EXACT, efficiency_ratio
 
 if TYPE_CHECKING:
@@ -75,6 +75,7 @@ class PolicyEntry:
     params: dict[str, Any]
     run_id: str
     spent: float
+    costs: dict[str, float]
     n_problems: int
     accuracy: float
     ci: tuple[float, float]
@@ -267,14 +268,12 @@ def compute_optimal_policy(
             "use fewer bins or fewer folds"
         )
 
-    mats, spent = zip(*(_aligned(c, pids, x, unit) for c in curves), strict=True)
-    a = np.stack(mats, axis=1)  # (P, S, G)
-    spent_arr = np.stack(spent)  # (S, G)
-    if np.isnan(a[:, 0, :]).any():
-        bad = x[np.isnan(a[:, 0, :]).any(axis=0)]
+    a = np.stack([_aligned(c, pids, x, unit) for c in curves], axis=1)  # (P, S, G)
+    costs = {u: np.stack([_costs_on_grid(c, x, unit, u) for c in curves]) for u in UNITS}
+    if np.isnan(a[:, 0, :]).all():
         raise ValueError(
-            f"the baseline {labels[0]!r} has no value at budget(s) {bad.tolist()} {unit}: "
-            "choose a grid within its budgets"
+            f"the baseline {labels[0]!r} has no value at any budget of the grid "
+            f"{x.tolist()} {unit}: choose a grid within its budgets"
         )
     k_bins = len(bin_names)
     avail = np.stack([~np.isnan(a[bin_idx == j]).any(axis=0) for j in range(k_bins)])  # (K,S,G)
@@ -286,7 +285,7 @@ def compute_optimal_policy(
     fold_of = _assign_folds(bin_idx, k_bins, folds, gen, 1)
     pol_sum, fold_choice = _crossfit(a0, avail, bin_idx, k_bins, ones, fold_of, folds)
     full_choice = _choose(_bin_means(a0, bin_idx, k_bins, ones)[0], avail)  # (K, G)
-    point = _summaries(pol_sum, a0, bin_idx, k_bins, ones, counts, x)
+    point = _summaries(pol_sum, a0, avail, bin_idx, k_bins, ones, counts, x)
     in_sample = _bin_means(a0, bin_idx, k_bins, ones)[0]  # (K, S, G)
     overall = a0.mean(axis=0)[None]  # (1, S, G) in-sample over all problems
     cand_acc = np.concatenate([
@@ -307,45 +306,42 @@ def compute_optimal_policy(
         lo, hi = np.quantile(col, [alpha, 1 - alpha])
         return (float(lo), float(hi))
 
+    any_avail = np.asarray(avail.any(axis=1))  # (K, G)
     entries = []
     for k, name in enumerate([*bin_names, ALL]):
         n_k = int(counts[k]) if k < k_bins else int(pids.size)
         for g, budget in enumerate(x):
-            if k < k_bins:
+            if k < k_bins and not any_avail[k, g]:
+                chosen = _unavailable_fields()
+            elif k < k_bins:
                 s = int(full_choice[k, g])
                 c = curves[s]
-                chosen: dict[str, Any] = dict(
+                chosen = dict(
                     label=labels[s], strategy=c.strategy, params=dict(c.params),
-                    run_id=c.run_id, spent=float(spent_arr[s, g]),
+                    run_id=c.run_id, spent=float(costs[unit][s, g]),
+                    costs={u: float(costs[u][s, g]) for u in UNITS},
                     in_sample_accuracy=float(in_sample[k, s, g]),
                     fold_choices=tuple(labels[int(i)] for i in fold_choice[0, :, k, g]),
                     oracle=bool(oracle_flags[s]),
                 )
             else:
-                used = np.unique(full_choice[:, g])
-                one = curves[int(used[0])] if used.size == 1 else None
-                chosen = dict(
-                    label=labels[int(used[0])] if one else "per-bin policy",
-                    strategy=one.strategy if one else "per-bin",
-                    params=dict(one.params) if one else {},
-                    run_id=",".join(dict.fromkeys(curves[int(i)].run_id for i in used)),
-                    spent=float(np.nan), fold_choices=(),
-                    in_sample_accuracy=float(
-                        (counts * in_sample[np.arange(k_bins), full_choice[:, g], g]).sum()
-                        / counts.sum()
-                    ),
-                    oracle=bool(oracle_flags[used].any()),
+                chosen = _overall_fields(
+                    full_choice[:, g], curves, labels, counts, in_sample[:, :, g],
+                    {u: costs[u][:, g] for u in UNITS}, oracle_flags,
                 )
             bounds = boot.efficiency_bound[:, k, g] if boot is not None else np.zeros(0)
+            eff = float(point.efficiency[0, k, g])
             entries.append(PolicyEntry(
                 bin=name, budget=float(budget), unit=unit, n_problems=n_k,
                 accuracy=float(point.accuracy[0, k, g]), ci=ci("accuracy", k, g),
                 baseline_accuracy=float(point.baseline[0, k, g]),
                 baseline_ci=ci("baseline", k, g),
                 gain=float(point.gain[0, k, g]), gain_ci=ci("gain", k, g),
-                efficiency=float(point.efficiency[0, k, g]),
-                efficiency_ci=ci("efficiency", k, g),
-                efficiency_bound=BOUND_NAMES[int(point.efficiency_bound[0, k, g])],
+                efficiency=eff, efficiency_ci=ci("efficiency", k, g),
+                efficiency_bound=(
+                    BOUND_NAMES[int(point.efficiency_bound[0, k, g])] if np.isfinite(eff)
+                    else "none"
+                ),
                 efficiency_censored=float(np.mean(bounds != EXACT)) if bounds.size else 0.0,
                 **chosen,
             ))
@@ -360,6 +356,38 @@ def compute_optimal_policy(
         bootstrap=boot if boot is not None else PolicyBootstrap(
             empty, empty, empty, empty, empty.astype(np.int8)
         ),
+    )
+
+
+def _unavailable_fields() -> dict[str, Any]:
+    """Entry fields where no candidate can run in a bin at a budget."""
+    return dict(
+        label="unavailable", strategy="", params={}, run_id="", spent=float("nan"),
+        costs={u: float("nan") for u in UNITS}, in_sample_accuracy=float("nan"),
+        fold_choices=(), oracle=False,
+    )
+
+
+def _overall_fields(
+    choice: np.ndarray, curves: Sequence[Curve], labels: Sequence[str], counts: np.ndarray,
+    in_sample: np.ndarray, costs: dict[str, np.ndarray], oracle: np.ndarray,
+) -> dict[str, Any]:
+    """Entry fields of the "all" row: the per-bin choices at one budget, weighted by bin size.
+
+    choice (K,) chosen candidate per bin; in_sample (K, S); costs[u] (S,).
+    """
+    used = np.unique(choice)
+    one = curves[int(used[0])] if used.size == 1 else None
+    share = counts / counts.sum()
+    return dict(
+        label=labels[int(used[0])] if one else "per-bin policy",
+        strategy=one.strategy if one else "per-bin",
+        params=dict(one.params) if one else {},
+        run_id=",".join(dict.fromkeys(curves[int(i)].run_id for i in used)),
+        spent=float("nan"), fold_choices=(),
+        costs={u: float((share * c[choice]).sum()) for u, c in costs.items()},
+        in_sample_accuracy=float((share * in_sample[np.arange(choice.size), choice]).sum()),
+        oracle=bool(oracle[used].any()),
     )
 
 
@@ -430,13 +458,18 @@ class _Stats:
 
 
 def _summaries(
-    pol_sum: np.ndarray, a: np.ndarray, bin_idx: np.ndarray, k_bins: int,
+    pol_sum: np.ndarray, a: np.ndarray, avail: np.ndarray, bin_idx: np.ndarray, k_bins: int,
     w: np.ndarray, counts: np.ndarray, x: np.ndarray,
 ) -> _Stats:
-    """Per bin and overall: policy accuracy, baseline accuracy, gain, efficiency ratio."""
+    """Per bin and overall: policy accuracy, baseline accuracy, gain, efficiency ratio.
+
+    NaN where nothing (policy) or the baseline is available in a bin at a budget.
+    """
     base_sum = np.stack(
         [w[:, bin_idx == j] @ a[bin_idx == j, 0, :] for j in range(k_bins)], axis=1
     )  # (R, K, G)
+    pol_sum = np.where(np.asarray(avail.any(axis=1))[None], pol_sum, np.nan)
+    base_sum = np.where(avail[:, 0][None], base_sum, np.nan)
     # stratified resampling keeps each bin's total weight equal to its size
     n = counts[None, :, None].astype(float)
     acc = np.concatenate([pol_sum / n, pol_sum.sum(1, keepdims=True) / counts.sum()], axis=1)
@@ -459,7 +492,7 @@ def _bootstrap(
         w = _stratified_weights(bin_idx, k_bins, counts, gen, r)
         fold_of = _assign_folds(bin_idx, k_bins, folds, gen, r)
         pol_sum, _ = _crossfit(a, avail, bin_idx, k_bins, w, fold_of, folds)
-        parts.append(_summaries(pol_sum, a, bin_idx, k_bins, w, counts, x))
+        parts.append(_summaries(pol_sum, a, avail, bin_idx, k_bins, w, counts, x))
         done += r
         if progress is not None:
             progress(done, n_resamples)
@@ -549,19 +582,23 @@ def _bin_index(
     return np.array([pos[v] for v in labels], dtype=np.int64), [str(v) for v in uniq]
 
 
-def _aligned(
-    curve: Curve, pids: np.ndarray, x: np.ndarray, unit: str
-) -> tuple[np.ndarray, np.ndarray]:
+def _aligned(curve: Curve, pids: np.ndarray, x: np.ndarray, unit: str) -> np.ndarray:
     """The curve on the grid with rows in `pids` order (NaN rows for problems it lacks)."""
-    pp, spent = on_grid(curve, x, unit)
+    pp, _ = on_grid(curve, x, unit)
     own = np.asarray(curve.problem_ids).astype(str)
     if own.shape == pids.shape and np.array_equal(own, pids):
-        return pp, spent
+        return pp
     row = {p: i for i, p in enumerate(own)}
     out = np.full((pids.size, x.size), np.nan)
     have = np.array([p in row for p in pids])
     out[have] = pp[[row[p] for p in pids[have]]]
-    return out, spent
+    return out
+
+
+def _costs_on_grid(curve: Curve, x: np.ndarray, unit: str, other: str) -> np.ndarray:
+    """(G,) cost in unit `other` of the budget the curve uses at each grid budget (in `unit`)."""
+    idx = grid_index(budget_costs(curve, unit), x)
+    return np.where(idx >= 0, budget_costs(curve, other)[np.maximum(idx, 0)], np.nan)
 
 
 def _notes(
