@@ -93,3 +93,21 @@ def small_bundle(run_id: str = "test/run", *, dataset: str = "toy") -> RunBundle
         ],
         problem_counts=[ProblemCount("p2", 10, 7), ProblemCount("p1", 10, 3)],
     )
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str],
+            monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
+    """Run `workbench ARGS` in-process through its real entry point; (exit code, out, err)."""
+    import sys
+
+    from workbench.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["workbench", *args])
+    capsys.readouterr()
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
