@@ -167,10 +167,10 @@ def _validate(problem_ids: Any, values: Any) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError("`problem_ids` is empty: nothing to bin")
     if not np.all(np.isfinite(vals)):
         bad = int(np.flatnonzero(~np.isfinite(vals))[0])
-        raise ValueError(f"`values` must be finite; problem {ids[bad]!r} has {vals[bad]}")
+        raise ValueError(f"`values` must be finite; problem {str(ids[bad])!r} has {vals[bad]}")
     uniq, first = np.unique(ids, return_index=True)
     if uniq.size != ids.size:
-        dup = ids[np.setdiff1d(np.arange(ids.size), first)][0]
+        dup = str(ids[np.setdiff1d(np.arange(ids.size), first)][0])
         raise ValueError(f"`problem_ids` must be unique; {dup!r} appears more than once")
     return ids, vals
 
@@ -241,7 +241,7 @@ def absolute_bins(
     if np.any(outside):
         bad = int(np.flatnonzero(outside)[0])
         raise ValueError(
-            f"`values` must lie within the edges [{e[0]}, {e[-1]}]; problem {ids[bad]!r} has "
+            f"`values` must lie within the edges [{e[0]}, {e[-1]}]; problem {str(ids[bad])!r} has "
             f"{vals[bad]}"
         )
     n_bins = e.size - 1
