@@ -23,7 +23,8 @@ from workbench.sources.fetch import cache_root, mirror_root
 from workbench.store import IngestResult, RunBundle, RunStore, default_store_path
 
 PROGRESS_MIN_FILES = 20
-"""Datasets with at least this many files get a progress bar while they are read or verified."""
+"""Datasets with at least this many files get a progress bar while they are read or verified.
+Every bar is drawn on stderr, and only when stderr is a terminal (tqdm `disable=None`)."""
 
 
 # -- output helpers ---------------------------------------------------------------------------
@@ -69,7 +70,8 @@ def _file_bar(dataset: Dataset, desc: str) -> Iterator[Callable[[str], None] | N
     if len(dataset.checksums) < PROGRESS_MIN_FILES:
         yield None
         return
-    with tqdm(total=len(dataset.checksums), desc=desc, unit="file", leave=False) as bar:
+    with tqdm(total=len(dataset.checksums), desc=desc, unit="file", leave=False,
+              disable=None) as bar:
         yield lambda _relpath: bar.update()
 
 
@@ -270,7 +272,8 @@ def ingest(source: str | None, defaults: bool, store_path: Path | None, replace:
         raise click.UsageError("give either SOURCE_OR_PATH or --defaults (not both)")
     if defaults:
         bundles: list[RunBundle] = []
-        with tqdm(list_datasets(), desc="datasets", unit="dataset", leave=False) as bar:
+        with tqdm(list_datasets(), desc="datasets", unit="dataset", leave=False,
+                  disable=None) as bar:
             for ds in bar:
                 bar.set_postfix_str(ds.name)
                 bundles.extend(read_dataset(ds))
@@ -282,7 +285,8 @@ def ingest(source: str | None, defaults: bool, store_path: Path | None, replace:
     for bundle in bundles:
         bundle.validate()  # before the store is opened, so bad input never creates a store file
     with RunStore(store_path or default_store_path()) as store:
-        with tqdm(total=len(bundles), desc="ingest", unit="run", leave=False) as bar:
+        with tqdm(total=len(bundles), desc="ingest", unit="run", leave=False,
+                  disable=None) as bar:
             results = store.ingest_many(bundles, replace=replace, progress=lambda _: bar.update())
         where = store.path
     _report_ingest(results)
