@@ -209,6 +209,23 @@ def test_grid_budgets_below_the_baseline_are_unavailable_not_invented() -> None:
     assert e.label == "base" and e.spent == 16 and e.accuracy == pytest.approx(0.5)
 
 
+def test_bins_object_keeps_its_order() -> None:
+    from workbench.analysis.bins import absolute_bins
+
+    n = 30
+    pids = [f"p{i:03d}" for i in range(n)]
+    values = (np.arange(n) + 0.5) / n  # 3 problems per decile
+    bins = absolute_bins(pids, values, [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
+    base = curve("base", np.tile([0.2, 0.3, 0.4, 0.5], (n, 1)))
+    res = compute_optimal_policy([base], bins, n_resamples=0, folds=2)
+    assert res.bins == bins.labels  # L1, L2, ..., L10 (not sorted as strings)
+    assert [e.n_problems for e in res.entries if e.budget == 1][:-1] == bins.counts.tolist()
+    # an empty bin (no problem of the run falls in it) is left out, with a note
+    sparse = absolute_bins(pids, values * 0.5, [0.0, 0.25, 0.5, 1.0])
+    res = compute_optimal_policy([base], sparse, n_resamples=0)
+    assert res.bins == ("L2", "L3") and any("L1 holds no problems" in n for n in res.notes)
+
+
 def test_missing_problems_make_a_candidate_unavailable_in_their_bin() -> None:
     n = 20
     bins = np.repeat([0, 1], n // 2)

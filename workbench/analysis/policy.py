@@ -37,6 +37,7 @@ from workbench.analysis.efficiency import BOUND_NAMES, EXACT, efficiency_ratio
 if TYPE_CHECKING:
     import pandas as pd
 
+    from workbench.analysis.bins import Bins
     from workbench.engine.results import Curve
 
 RngLike = np.random.Generator | int | None
@@ -203,7 +204,7 @@ class PolicyResult:
 
 def compute_optimal_policy(
     candidates: Sequence[Curve],
-    bins: Mapping[str, Hashable] | Sequence[Hashable] | np.ndarray,
+    bins: Bins | Mapping[str, Hashable] | Sequence[Hashable] | np.ndarray,
     *,
     baseline: Curve | None = None,
     unit: str = "generations",
@@ -220,8 +221,9 @@ def compute_optimal_policy(
         candidates: the candidate configurations' curves (any runs; rows are matched to the
             baseline's problems by problem id; a candidate missing a problem, or NaN for it, is
             unavailable in that problem's bin).
-        bins: the bin of each problem: a mapping problem_id -> bin, or a sequence aligned with
-            the baseline's `problem_ids`. Bins are ordered by their sorted labels.
+        bins: the bin of each problem: a `Bins` (order kept, easiest first), a mapping
+            problem_id -> bin, or a sequence aligned with the baseline's `problem_ids` (bins
+            then ordered by their sorted labels).
         baseline: the reference curve (default: the first candidate). It joins the candidates
             if it is not among them and wins ties.
         unit: budget axis: "generations" (the curves' budgets) or "tokens"/"flops"/"money"
@@ -261,6 +263,12 @@ def compute_optimal_policy(
     pids = np.asarray(base.problem_ids).astype(str)
     bin_idx, bin_names = _bin_index(bins, pids)
     counts = np.bincount(bin_idx, minlength=len(bin_names))
+    empty_bins = [n for n, c in zip(bin_names, counts, strict=True) if c == 0]
+    if empty_bins:  # absolute thresholds can leave bins empty: nothing to choose there
+        keep = np.flatnonzero(counts > 0)
+        bin_idx = np.searchsorted(keep, bin_idx)
+        bin_names = [bin_names[int(j)] for j in keep]
+        counts = counts[keep]
     if counts.min() < folds:
         small = bin_names[int(counts.argmin())]
         raise ValueError(
@@ -352,7 +360,10 @@ def compute_optimal_policy(
         candidates=tuple(labels), baseline=labels[0], candidate_accuracy=cand_acc,
         folds=int(folds), n_resamples=int(n_resamples), confidence_level=confidence_level,
         oracle=bool(oracle_flags.any()),
-        notes=tuple(_notes(curves, labels, avail, oracle_flags, unit)),
+        notes=tuple(
+            [f"bin {n} holds no problems of the run: left out" for n in empty_bins]
+            + _notes(curves, labels, avail, oracle_flags, unit)
+        ),
         bootstrap=boot if boot is not None else PolicyBootstrap(
             empty, empty, empty, empty, empty.astype(np.int8)
         ),
@@ -562,9 +573,13 @@ def _grid(base: Curve, unit: str, grid: Sequence[float] | np.ndarray | None) -> 
     return x
 
 
-def _bin_index(
-    bins: Mapping[str, Hashable] | Sequence[Hashable] | np.ndarray, pids: np.ndarray
-) -> tuple[np.ndarray, list[str]]:
+def _bin_index(bins: Any, pids: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    if hasattr(bins, "index_for") and hasattr(bins, "labels"):
+        # a `workbench.analysis.bins.Bins`: keep its order (L1 = easiest first)
+        try:
+            return np.asarray(bins.index_for(pids), dtype=np.int64), list(bins.labels)
+        except KeyError as exc:
+            raise ValueError(f"`bins`: {exc.args[0]}") from None
     if isinstance(bins, Mapping):
         missing = [p for p in pids if p not in bins]
         if missing:
