@@ -7,7 +7,6 @@ part of the record's content (it is excluded from equality and from the content 
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import math
@@ -171,9 +170,17 @@ class RunBundle:
         return h.hexdigest()
 
 
-@functools.cache
+_FLOAT_FIELDS: dict[type, frozenset[str]] = {}
+
+
 def _float_fields(cls: type) -> frozenset[str]:
-    return frozenset(f.name for f in fields(cls) if str(f.type).split("|")[0].strip() == "float")
+    found = _FLOAT_FIELDS.get(cls)
+    if found is None:
+        found = frozenset(
+            f.name for f in fields(cls) if str(f.type).split("|")[0].strip() == "float"
+        )
+        _FLOAT_FIELDS[cls] = found
+    return found
 
 
 def _record_values(rec: Any) -> list[Any]:
@@ -225,7 +232,7 @@ def _check_types(rec: Any) -> None:
             raise _fail(rec, f.name, f"expected {base}, got bool {value!r}")
         if not isinstance(value, allowed):
             raise _fail(rec, f.name, f"expected {base}, got {type(value).__name__} {value!r:.60}")
-        if base == "float" and not math.isfinite(value):
+        if base == "float" and not math.isfinite(float(value)):
             raise _fail(rec, f.name, f"must be finite, got {value!r}")
 
 
@@ -276,7 +283,8 @@ def validate_bundle(bundle: RunBundle) -> None:
     sample_keys = _unique(bundle.samples, ("problem_id", "sample_idx"), "sample id")
     _unique(bundle.step_scores, ("verifier", "problem_id", "sample_idx", "step_idx"), "step score")
     _unique(bundle.outcome_scores, ("verifier", "problem_id", "sample_idx"), "outcome score")
-    for sc in [*bundle.step_scores, *bundle.outcome_scores]:
+    scores: list[StepScore | OutcomeScore] = [*bundle.step_scores, *bundle.outcome_scores]
+    for sc in scores:
         known_problem(sc)
         if (sc.problem_id, sc.sample_idx) not in sample_keys:
             raise _fail(

@@ -241,9 +241,9 @@ class RunStore:
             plan.append((bundle, IngestResult(run.run_id, digest, created=True), bool(exists)))
         self._execute("BEGIN TRANSACTION")
         try:
-            for bundle, result, exists in plan:
+            for bundle, result, replaces in plan:
                 if result.created:
-                    self._insert_bundle(bundle, result.content_hash, exists)
+                    self._insert_bundle(bundle, result.content_hash, replaces)
                 if progress is not None:
                     progress(result)
             self._execute("COMMIT")
