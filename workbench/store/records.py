@@ -232,7 +232,7 @@ def _check_types(rec: Any) -> None:
             raise _fail(rec, f.name, f"expected {base}, got bool {value!r}")
         if not isinstance(value, allowed):
             raise _fail(rec, f.name, f"expected {base}, got {type(value).__name__} {value!r:.60}")
-        if base == "float" and not math.isfinite(float(value)):
+        if base == "float" and not math.isfinite(value):  # type: ignore[arg-type]
             raise _fail(rec, f.name, f"must be finite, got {value!r}")
 
 
