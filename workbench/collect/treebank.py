@@ -1,0 +1,144 @@
+"""Tree banks: step-level search trees cached so that beam / lookahead / DVTS replay exactly.
+
+Layout (one tree per problem):
+
+- root: node_id "root", depth 0, text = the question, no score.
+- the i-th child (0-based) of node X is "i" when X is the root, else "X.i"; its text is one
+  sampled next step (the continuation of the path's steps, stopped at the step separator),
+  its `tokens` the generated token count and its `score` the judge's "is the last step correct"
+  score of the path ending at it.
+- a node is terminal when its step states the final answer ("Answer: N"), when the model ended
+  the solution (an empty next step), or at `max_depth`, where the child is the rest of the
+  solution (no stop at the separator), so every leaf is a complete answer. Terminal nodes carry
+  `answer_key` (the answer extracted from the path) and `is_correct`.
+- `expanded` is true exactly when all B children of the node were generated and scored.
+
+Expansion goes depth by depth: at each depth every non-terminal node (frontier = 0) or the top
+K by score (frontier = K, ties in node order) get B children. Full expansion makes every
+beam(N, M) with N <= B and M <= B replay exactly, for every selection the beam can make.
+
+>>> child_id("root", 2), child_id("2", 0), depth_of("2.0.3")
+('2', '2.0', 3)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from workbench.collect.config import TreeConfig
+from workbench.collect.problems import extract_answer, has_final_answer, is_correct
+from workbench.store.records import Problem, TreeNode
+
+ROOT = "root"
+
+
+def child_id(parent: str, i: int) -> str:
+    return str(i) if parent == ROOT else f"{parent}.{i}"
+
+
+def parent_of(node_id: str) -> str | None:
+    if node_id == ROOT:
+        return None
+    return node_id.rsplit(".", 1)[0] if "." in node_id else ROOT
+
+
+def depth_of(node_id: str) -> int:
+    return 0 if node_id == ROOT else node_id.count(".") + 1
+
+
+def path_ids(node_id: str) -> list[str]:
+    """Ids from the first step to `node_id` (the root excluded).
+
+    >>> path_ids("1.0.2")
+    ['1', '1.0', '1.0.2']
+    """
+    if node_id == ROOT:
+        return []
+    parts = node_id.split(".")
+    return [".".join(parts[: k + 1]) for k in range(len(parts))]
+
+
+def _order_key(node_id: str) -> tuple[int, ...]:
+    return () if node_id == ROOT else tuple(int(p) for p in node_id.split("."))
+
+
+def node_is_terminal(text: str, depth: int, max_depth: int) -> bool:
+    """Terminal: the final depth, the model ended (empty step), or the answer is stated."""
+    return depth >= max_depth or not text.strip() or has_final_answer(text)
+
+
+def path_steps(nodes: dict[str, dict[str, Any]], node_id: str) -> list[str]:
+    """The step texts from the root to `node_id` (blank steps dropped)."""
+    return [t for t in (nodes[i]["text"] for i in path_ids(node_id)) if t]
+
+
+def select_frontier(
+    candidates: Sequence[str], scores: dict[str, float], frontier: int
+) -> list[str]:
+    """Which non-terminal nodes at one depth to expand: all (0) or the top K by score.
+
+    >>> select_frontier(["0", "1", "2"], {"0": 0.2, "1": 0.9, "2": 0.2}, 2)
+    ['1', '0']
+    """
+    ordered = sorted(candidates, key=_order_key)
+    if frontier <= 0:
+        return ordered
+    return sorted(ordered, key=lambda n: -scores[n])[:frontier]  # stable: ties in node order
+
+
+def build_tree_nodes(
+    problem: Problem,
+    gen: dict[str, dict[str, Any]],
+    scores: dict[str, float],
+    tcfg: TreeConfig,
+) -> list[TreeNode]:
+    """Canonical `TreeNode`s of one problem from the journals' node generations and scores.
+
+    Only nodes that were generated AND scored are emitted; `expanded` is recomputed here.
+    """
+    done = {n for n in gen if n in scores}
+    children: dict[str, list[str]] = {}
+    for n in done:
+        children.setdefault(parent_of(n) or "", []).append(n)
+    out = [
+        TreeNode(
+            problem_id=problem.problem_id,
+            node_id=ROOT,
+            parent_id=None,
+            depth=0,
+            text=problem.question,
+            expanded=_all_children(ROOT, children, tcfg.branching),
+        )
+    ]
+    for n in sorted(done, key=_order_key):
+        rec = gen[n]
+        if any(p not in done for p in path_ids(n)[:-1]):
+            continue  # an ancestor is missing (never happens in a finished collection)
+        terminal = bool(rec["terminal"])
+        answer = extract_answer("\n".join(path_steps(gen, n))) if terminal else None
+        out.append(
+            TreeNode(
+                problem_id=problem.problem_id,
+                node_id=n,
+                parent_id=parent_of(n),
+                depth=depth_of(n),
+                text=rec["text"],
+                score=float(scores[n]),
+                tokens=rec.get("tokens"),
+                is_terminal=terminal,
+                answer_key=answer,
+                is_correct=is_correct(answer, problem.gold_answer) if terminal else None,
+                expanded=(not terminal) and _all_children(n, children, tcfg.branching),
+            )
+        )
+    return out
+
+
+def _all_children(node: str, children: dict[str, list[str]], branching: int) -> bool:
+    have = set(children.get(node, []))
+    return all(child_id(node, i) in have for i in range(branching))
+
+
+def nodes_at_depth(gen: Iterable[str], depth: int) -> list[str]:
+    return [n for n in gen if depth_of(n) == depth]
