@@ -1,0 +1,383 @@
+"""Exchanging pretraining for test-time compute (Snell et al. 2024, section 7).
+
+FLOPs model (Kaplan-style, as in the paper): pretraining a model of P parameters on D_pre tokens
+costs 6 P D_pre; inference on D_inf tokens costs 2 P D_inf. Let R = D_inf / D_pre.
+
+A model M times larger (M P parameters), pretrained on the same D_pre tokens and used once per
+question, costs 6 M P D_pre + 2 M P D_inf. The small model, given X generations per question
+(X times the inference tokens, assuming the same tokens per generation), costs
+6 P D_pre + 2 P X D_inf. Equal total FLOPs:
+
+    6 M D_pre + 2 M D_inf = 6 D_pre + 2 X D_inf
+    X = M + 3 (M - 1) D_pre / D_inf = M + 3 (M - 1) / R.
+
+So at small R (little inference relative to pretraining) the small model gets many generations;
+as R grows, X falls towards M. Snell et al. use R in {0.16, 0.79, 22}.
+
+For each difficulty bin and R, `exchange` compares the small model's test-time strategy at budget
+X with the large model's accuracy from one generation (pass@1) on the same problems, with a
+bootstrap CI of the difference (small - large), paired by problem when both models saw the same
+problems (resampling problems within each bin), and says which wins ("tie" when the CI covers 0).
+
+The strategy is named in the result. With counts-only runs the strategy is pass@k (oracle
+coverage: the chance that ANY of X samples is right), which is an UPPER BOUND on what a real
+selection strategy (majority, best-of-N) can reach at that budget; the result labels it so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy import stats
+
+from workbench.errors import BudgetError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from workbench.analysis.bins import Bins
+    from workbench.engine.results import Curve
+
+SNELL_R = (0.16, 0.79, 22.0)
+"""The ratios R = D_inf / D_pre of Snell et al. (2024), section 7."""
+
+ALL = "all"
+ORACLE_NOTE = "pass@k is oracle coverage: an UPPER BOUND on any selection strategy at that budget"
+RngLike = np.random.Generator | int | None
+
+
+def exchange_generations(m: float, r: float) -> float:
+    """Generations per question of the small model that match, in total FLOPs, a model `m` times
+    larger used once: X = M + 3 (M - 1) / R (derivation in the module docstring).
+
+    >>> round(exchange_generations(70.6 / 8.0, 0.16), 2)
+    155.54
+    >>> exchange_generations(1.0, 5.0)  # same model: one generation
+    1.0
+    """
+    if not np.isfinite(m) or m < 1:
+        raise ValueError(f"`m` (the size ratio large/small) must be >= 1; got {m!r}")
+    if not np.isfinite(r) or r <= 0:
+        raise ValueError(f"`r` (D_inf / D_pre) must be > 0; got {r!r}")
+    return float(m + 3 * (m - 1) / r)
+
+
+@dataclass(frozen=True)
+class ExchangeRow:
+    """One (bin, R) comparison. `difference` = small - large; CI from the bootstrap."""
+
+    bin: str
+    r: float
+    budget: float
+    n_problems: int
+    small_accuracy: float
+    large_accuracy: float
+    difference: float
+    lower: float
+    upper: float
+    winner: str
+    small_method: str
+
+
+@dataclass(frozen=True)
+class ExchangeResult:
+    """The exchange table plus what it rests on.
+
+    Attributes:
+        small_run, large_run: run ids; ratio: M (large / small parameters).
+        strategy: the small model's strategy label; note: how to read it (e.g. the oracle bound).
+        paired: True when both models saw the same problems (paired bootstrap by problem).
+        bins_kind: how the problems were binned ("oracle" bins of the SMALL model, ...).
+        alpha, n_boot: interval level and bootstrap size; ci_method: how the CI was made.
+        rows: one `ExchangeRow` per (bin, R), bins easiest first then "all".
+        bootstrap_distribution: (rows, n_boot) bootstrap differences (None when not a bootstrap).
+        pairing_check: Spearman correlation of the two models' per-problem pass@1 (paired runs):
+            a high value supports that problem ids really match across runs.
+    """
+
+    small_run: str
+    large_run: str
+    ratio: float
+    strategy: str
+    note: str
+    paired: bool
+    bins_kind: str
+    alpha: float
+    n_boot: int
+    ci_method: str
+    rows: tuple[ExchangeRow, ...]
+    bootstrap_distribution: np.ndarray | None = None
+    pairing_check: float | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (bin, R)."""
+        import pandas as pd
+
+        df = pd.DataFrame([r.__dict__ for r in self.rows])
+        df.attrs.update(
+            small_run=self.small_run, large_run=self.large_run, ratio=self.ratio,
+            strategy=self.strategy, note=self.note, paired=self.paired, alpha=self.alpha,
+        )
+        return df
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (the CLI's --json); drops the bootstrap distribution."""
+        return {
+            "small_run": self.small_run, "large_run": self.large_run, "ratio": self.ratio,
+            "strategy": self.strategy, "note": self.note, "paired": self.paired,
+            "bins_kind": self.bins_kind, "alpha": self.alpha, "n_boot": self.n_boot,
+            "ci_method": self.ci_method, "pairing_check": self.pairing_check,
+            "rows": [dict(r.__dict__) for r in self.rows],
+            **({"meta": self.meta} if self.meta else {}),
+        }
+
+
+def _winner(lower: float, upper: float) -> str:
+    if lower > 0:
+        return "small"
+    if upper < 0:
+        return "large"
+    return "tie"
+
+
+def at_budget(
+    curve: Curve,
+    budget: float,
+    *,
+    extrapolate: Callable[[float], np.ndarray] | None = None,
+    extrapolate_label: str = "extrapolated",
+) -> tuple[np.ndarray, str]:
+    """(P,) per-problem accuracy of `curve` at `budget` and how it was obtained.
+
+    Exact at a budget of the curve; between two budgets, linear in log-budget; past the largest
+    budget, `extrapolate(budget)` (e.g. a fitted law's per-problem prediction) or BudgetError.
+
+    >>> from workbench.engine.results import Cost, Curve
+    >>> b = np.array([1.0, 4.0]); z = np.zeros(2)
+    >>> c = Curve("s", {}, "r", np.array(["a"]), b, np.array([[0.2, 0.6]]), np.zeros((1, 2)),
+    ...           Cost(b, z, z, z), True)
+    >>> at_budget(c, 2.0)
+    (array([0.4]), 'interpolated in log-budget')
+    """
+    b = np.asarray(curve.budgets, float)
+    pp = np.asarray(curve.per_problem, float)
+    if budget < b.min():
+        raise BudgetError(f"budget {budget:g} is below the curve's smallest budget {b.min():g}")
+    hit = np.flatnonzero(np.isclose(b, budget, rtol=0, atol=1e-9))
+    if hit.size:
+        return pp[:, hit[0]], "exact"
+    if budget > b.max():
+        if extrapolate is None:
+            raise BudgetError(
+                f"budget {budget:g} exceeds the curve's largest budget {b.max():g}; pass an "
+                "`extrapolate` function (e.g. a fitted beta-binomial law's per-problem "
+                "prediction)"
+            )
+        return np.asarray(extrapolate(budget), float), extrapolate_label
+    order = np.argsort(b)
+    b, pp = b[order], pp[:, order]
+    j = int(np.searchsorted(b, budget))
+    w = (np.log(budget) - np.log(b[j - 1])) / (np.log(b[j]) - np.log(b[j - 1]))
+    return (1 - w) * pp[:, j - 1] + w * pp[:, j], "interpolated in log-budget"
+
+
+def exchange(
+    small: Curve,
+    large: Curve,
+    *,
+    ratio: float,
+    r_values: Sequence[float] = SNELL_R,
+    bins: Bins | None = None,
+    n_boot: int = 2000,
+    alpha: float = 0.05,
+    rng: RngLike = None,
+    extrapolate: Callable[[float], np.ndarray] | None = None,
+    extrapolate_label: str = "extrapolated",
+    note: str = "",
+) -> ExchangeResult:
+    """Small model + test-time compute vs a `ratio` times larger model used once, per bin and R.
+
+    Args:
+        small: the small model's strategy curve (per problem, at budgets in generations).
+        large: the large model's curve; its budget-1 column (one generation) is used.
+        ratio: M = large parameters / small parameters.
+        r_values: ratios R = D_inf / D_pre.
+        bins: difficulty bins covering the problems of both curves (e.g. oracle bins of the
+            small model); None compares on all problems only.
+        n_boot, alpha, rng: bootstrap size, interval level, random generator.
+        extrapolate: per-problem prediction of the small strategy past the curve's largest
+            budget (see `at_budget`); its label goes into each row's `small_method`.
+        note: how to read the strategy (e.g. `ORACLE_NOTE` for pass@k).
+
+    Paired (same problem ids in both curves): the bootstrap resamples problems within each bin
+    and takes the mean difference. Unpaired: each model's problems are resampled independently
+    within the bin. The "all" row combines the bins' resamples (stratified bootstrap).
+
+    >>> from workbench.analysis._passk import counts_curve
+    >>> rng = np.random.default_rng(0)  # synthetic counts: the large model is better at pass@1
+    >>> ids = [str(i) for i in range(200)]
+    >>> theta = rng.beta(0.5, 1.0, 200)
+    >>> small = counts_curve("small", ids, 1000, rng.binomial(1000, theta), [1, 2, 38, 39])
+    >>> large = counts_curve("large", ids, 1000, rng.binomial(1000, theta ** 0.5), [1])
+    >>> res = exchange(small, large, ratio=8.8, r_values=[0.79], rng=1)
+    >>> row = res.rows[-1]
+    >>> row.bin, round(row.budget, 1), row.winner, res.paired
+    ('all', 38.4, 'small', True)
+    """
+    if n_boot < 100:
+        raise ValueError(f"`n_boot` must be >= 100 for a percentile interval; got {n_boot!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"`alpha` must be in (0, 1); got {alpha!r}")
+    rs = [float(r) for r in r_values]
+    if not rs:
+        raise ValueError("`r_values` must hold at least one ratio R")
+    budgets = [exchange_generations(ratio, r) for r in rs]
+    gen = np.random.default_rng(rng)
+
+    large_pp, _ = at_budget(large, 1.0)
+    small_cols, methods = [], []
+    for x in budgets:
+        col, how = at_budget(small, x, extrapolate=extrapolate, extrapolate_label=extrapolate_label)
+        small_cols.append(col)
+        methods.append(how)
+    small_pp = np.column_stack(small_cols)  # (Ps, nR)
+
+    s_ids = np.asarray(small.problem_ids).astype(str)
+    l_ids = np.asarray(large.problem_ids).astype(str)
+    paired = set(s_ids.tolist()) == set(l_ids.tolist())
+    if paired:  # align the large model's rows to the small model's order
+        pos = {p: i for i, p in enumerate(l_ids.tolist())}
+        large_pp = large_pp[[pos[p] for p in s_ids.tolist()]]
+        l_ids = s_ids
+    if bins is None:
+        s_bin = np.zeros(s_ids.size, np.int64)
+        l_bin = np.zeros(l_ids.size, np.int64)
+        labels: tuple[str, ...] = ()
+    else:
+        s_bin, l_bin, labels = bins.index_for(s_ids), bins.index_for(l_ids), bins.labels
+    n_groups = max(len(labels), 1)
+
+    boot_small = np.zeros((n_boot, n_groups, len(rs)))
+    boot_large = np.zeros((n_boot, n_groups))
+    point_small = np.full((n_groups, len(rs)), np.nan)
+    point_large = np.full(n_groups, np.nan)
+    n_small = np.bincount(s_bin, minlength=n_groups)
+    n_large = np.bincount(l_bin, minlength=n_groups)
+    for g in range(n_groups):
+        rows_s = np.flatnonzero(s_bin == g)
+        rows_l = np.flatnonzero(l_bin == g)
+        if rows_s.size == 0 or rows_l.size == 0:
+            continue
+        point_small[g] = small_pp[rows_s].mean(axis=0)
+        point_large[g] = large_pp[rows_l].mean()
+        draw_s = rows_s[gen.integers(0, rows_s.size, (n_boot, rows_s.size))]
+        draw_l = draw_s if paired else rows_l[gen.integers(0, rows_l.size, (n_boot, rows_l.size))]
+        boot_small[:, g] = small_pp[draw_s].mean(axis=1)
+        boot_large[:, g] = large_pp[draw_l].mean(axis=1)
+
+    rows: list[ExchangeRow] = []
+    dists: list[np.ndarray] = []
+
+    def add(name: str, n: int, ps: np.ndarray, pl: float, bs: np.ndarray, bl: np.ndarray) -> None:
+        for j, r in enumerate(rs):
+            diff = bs[:, j] - bl
+            lo, hi = np.quantile(diff, [alpha / 2, 1 - alpha / 2])
+            rows.append(
+                ExchangeRow(
+                    bin=name, r=r, budget=budgets[j], n_problems=n,
+                    small_accuracy=float(ps[j]), large_accuracy=float(pl),
+                    difference=float(ps[j] - pl), lower=float(lo), upper=float(hi),
+                    winner=_winner(float(lo), float(hi)), small_method=methods[j],
+                )
+            )
+            dists.append(diff)
+
+    for g, label in enumerate(labels):
+        if n_small[g] and n_large[g]:
+            add(label, int(n_small[g]), point_small[g], float(point_large[g]),
+                boot_small[:, g], boot_large[:, g])
+    # "all": bin means weighted by bin sizes = the overall mean, for the point and every draw
+    ws = n_small / n_small.sum()
+    wl = n_large / n_large.sum()
+    add(ALL, int(s_ids.size), small_pp.mean(axis=0), float(large_pp.mean()),
+        np.einsum("bgr,g->br", boot_small, ws), boot_large @ wl)
+
+    check = None
+    if paired and s_ids.size > 2 and np.any(np.isclose(small.budgets, 1.0)):
+        rho = stats.spearmanr(at_budget(small, 1.0)[0], large_pp).statistic
+        check = float(rho) if np.isfinite(rho) else None
+    return ExchangeResult(
+        small_run=small.run_id, large_run=large.run_id, ratio=float(ratio), strategy=small.label,
+        note=note, paired=paired, bins_kind="none" if bins is None else bins.kind,
+        alpha=alpha, n_boot=n_boot,
+        ci_method="percentile bootstrap over problems"
+        + (" (paired, stratified by bin)" if paired else " (unpaired, stratified by bin)"),
+        rows=tuple(rows), bootstrap_distribution=np.array(dists), pairing_check=check,
+    )
+
+
+def exchange_published(
+    small_grid: Sequence[float],
+    small_accuracy: Sequence[float],
+    large: Curve,
+    *,
+    ratio: float,
+    n_small_problems: int,
+    small_run: str,
+    strategy: str,
+    r_values: Sequence[float] = SNELL_R,
+    alpha: float = 0.05,
+) -> ExchangeResult:
+    """The same comparison when the small model's strategy is known only as a published
+    aggregate curve (e.g. majority voting in Run.meta["published"]): all problems only, no bins.
+
+    The published accuracy at X is interpolated in log-budget on its grid. Its standard error is
+    bounded by sqrt(a (1 - a) / P) (the largest variance of a mean of P values in [0, 1]); the
+    large model's from its per-problem values. The two are combined as if independent: with
+    positively correlated per-problem accuracies this over-states the variance of the difference,
+    so the normal interval is conservative.
+    """
+    g = np.asarray(small_grid, float)
+    a = np.asarray(small_accuracy, float)
+    if g.ndim != 1 or g.shape != a.shape or g.size < 2:
+        raise ValueError("`small_grid` and `small_accuracy` must be 1-D of equal length >= 2")
+    if np.all(a == 0):
+        raise ValueError(
+            "the published curve is all zeros: it carries no information (the upstream selection "
+            "curve is missing for this run), so it cannot be compared"
+        )
+    rs = [float(r) for r in r_values]
+    large_pp, _ = at_budget(large, 1.0)
+    pl = float(large_pp.mean())
+    se_l = float(large_pp.std(ddof=1) / np.sqrt(large_pp.size))
+    z = stats.norm.ppf(1 - alpha / 2)
+    rows = []
+    order = np.argsort(g)
+    g, a = g[order], a[order]
+    for r in rs:
+        x = exchange_generations(ratio, r)
+        if x < g[0] or x > g[-1]:
+            raise BudgetError(
+                f"budget {x:g} (R = {r:g}) is outside the published grid [{g[0]:g}, {g[-1]:g}]"
+            )
+        ps = float(np.interp(np.log(x), np.log(g), a))
+        method = "exact" if np.any(np.isclose(g, x)) else "interpolated in log-budget (published)"
+        se_s = float(np.sqrt(ps * (1 - ps) / n_small_problems))
+        half = z * np.hypot(se_s, se_l)
+        d = ps - pl
+        rows.append(
+            ExchangeRow(ALL, r, x, n_small_problems, ps, pl, d, d - half, d + half,
+                        _winner(d - half, d + half), method)
+        )
+    return ExchangeResult(
+        small_run=small_run, large_run=large.run_id, ratio=float(ratio), strategy=strategy,
+        note="published aggregate curve: all problems only, no bins, unpaired normal interval "
+        "with a bounded-variance standard error (conservative)",
+        paired=False, bins_kind="none", alpha=alpha, n_boot=0,
+        ci_method="normal, conservative (bounded variance for the published curve)",
+        rows=tuple(rows),
+    )
