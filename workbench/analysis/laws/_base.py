@@ -403,6 +403,7 @@ class Law(ABC):
         original = self._data
         try:
             for _ in range(n_boot):
+                self._set_data(original)  # always resample the ORIGINAL data, not the last draw
                 data = self._resample(gen) if kind == "problems" else self._simulate(theta, gen)
                 if data is None:
                     raise ValueError(f"{self.name}: this data has no problem rows to resample")
