@@ -131,6 +131,13 @@ def _loads(text: str) -> Any:
     return json.loads(text, parse_constant=_reject_constant)
 
 
+def _ends_inside_value(exc: json.JSONDecodeError, text: str) -> bool:
+    """Whether decoding failed because the text stops inside a JSON value (a truncation):
+    the error is at the end of the input, or a string opened and never closed (it then runs
+    to the end of the input, since the decoder refuses raw newlines in strings)."""
+    return exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+
+
 def read_json(path: Path, file: str) -> Any:
     """Parse a whole JSON file; errors name the line where parsing failed.
 
@@ -151,7 +158,7 @@ def read_json(path: Path, file: str) -> Any:
     try:
         return _loads(text)
     except json.JSONDecodeError as exc:
-        if exc.pos >= len(text.rstrip()):
+        if _ends_inside_value(exc, text):
             raise InputError(
                 file, exc.lineno, None, "file is truncated (JSON ends inside a value)"
             ) from exc
@@ -184,7 +191,7 @@ def read_jsonl(path: Path, file: str) -> list[tuple[int, Any]]:
             out.append((i, _loads(line)))
         except json.JSONDecodeError as exc:
             is_last = all(not rest.strip() for rest in lines[i:])
-            if is_last and exc.pos >= len(line.rstrip()):
+            if is_last and _ends_inside_value(exc, line):
                 raise InputError(
                     file, i, None, "file is truncated (last line ends inside a JSON value)"
                 ) from exc
