@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import re
 import threading
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
+from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -273,19 +274,16 @@ def grade(answer_or_text: str | None, gold: str | None) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
-def _number_key(value: sympy.Basic) -> str | None:
-    """A finite real number as a decimal string of `_SIGNIFICANT_DIGITS` digits, else None."""
-    if isinstance(value, sympy.Integer) and abs(int(value)) < 10**_SIGNIFICANT_DIGITS:
-        return str(int(value))
-    approx = sympy.N(value, _SIGNIFICANT_DIGITS + 5)
-    if not approx.is_real or not isinstance(approx, sympy.Float | sympy.Integer | sympy.Rational):
-        return None
-    try:
-        dec = Decimal(str(approx))
-    except InvalidOperation:
-        return None
-    if not dec.is_finite():
-        return None
+def _fraction_key(value: Fraction) -> str:
+    """A rational number as a decimal string of `_SIGNIFICANT_DIGITS` significant digits.
+
+    Integers below 10**15 print exactly; larger or tiny magnitudes use "<mantissa>e<exp>".
+    """
+    if value.denominator == 1 and abs(value.numerator) < 10**_SIGNIFICANT_DIGITS:
+        return str(value.numerator)
+    with localcontext() as ctx:
+        ctx.prec = _SIGNIFICANT_DIGITS + 5
+        dec = Decimal(value.numerator) / Decimal(value.denominator)
     text = f"{dec:.{_SIGNIFICANT_DIGITS}g}"
     if "e" in text or "E" in text:
         mantissa, exp = text.lower().split("e")
@@ -294,6 +292,22 @@ def _number_key(value: sympy.Basic) -> str | None:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
+
+
+def _number_key(value: sympy.Basic) -> str | None:
+    """A finite real number's key (see `_fraction_key`), else None."""
+    if isinstance(value, sympy.Rational):  # exact, no floating point on the way
+        return _fraction_key(Fraction(int(value.p), int(value.q)))
+    approx = sympy.N(value, _SIGNIFICANT_DIGITS + 5)
+    if not approx.is_real or not isinstance(approx, sympy.Float | sympy.Rational):
+        return None
+    try:
+        dec = Decimal(str(approx))
+    except InvalidOperation:
+        return None
+    if not dec.is_finite():
+        return None
+    return _fraction_key(Fraction(dec))
 
 
 def _expr_key(expr: Any) -> str:
@@ -343,8 +357,30 @@ def answer_key(answer: str | None) -> str | None:
     return _cached_key(normalized)
 
 
+_DECIMAL_RE = re.compile(r"-?\d+(?:\.\d+)?|-?\.\d+")
+_FRAC_RE = re.compile(r"(-?)\\frac\{(\d+)\}\{(\d+)\}")
+
+
+def _plain_number(normalized: str) -> Fraction | None:
+    """The value of a plain decimal or integer fraction, read without the LaTeX parser.
+
+    math-verify's parser (ANTLR) costs ~10-50 ms per answer; most answers are plain numbers.
+    """
+    if len(normalized) > 60:  # a 7,000-digit "answer" is not worth a numeric key
+        return None
+    if _DECIMAL_RE.fullmatch(normalized):
+        return Fraction(normalized)
+    m = _FRAC_RE.fullmatch(normalized)
+    if m and int(m.group(3)) != 0:
+        return Fraction(int(m.group(2)), int(m.group(3))) * (-1 if m.group(1) else 1)
+    return None
+
+
 @lru_cache(maxsize=1 << 16)
 def _cached_key(normalized: str) -> str:
+    number = _plain_number(normalized)
+    if number is not None:
+        return _fraction_key(number)
     try:
         parsed = _parsed(normalized)
         if parsed and not isinstance(parsed[0], str):
