@@ -190,3 +190,38 @@ def test_later_log_format_is_refused(tmp_path: Path, folder: Path) -> None:
 def test_empty_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="empty"):
         reflexion.read(_write(tmp_path, reflexion.SIMPLE_FILE, [], end=""))
+
+
+# ---------------------------------------------------------------- the shared readers (_common)
+
+def test_common_readers_name_line_and_field(tmp_path: Path) -> None:
+    from workbench.importers._common import check_type, field, read_json, read_jsonl
+
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"n": 1}\n\n[1, 2]\n')
+    rows = read_jsonl(path, "x.jsonl")
+    assert [line for line, _ in rows] == [1, 3]  # blank lines keep the numbering
+    with pytest.raises(InputError, match="record is not a JSON object") as err:
+        field(rows[1][1], "n", int, "x.jsonl", rows[1][0])
+    assert (err.value.line, err.value.field) == (3, "n")
+    with pytest.raises(InputError, match="is missing"):
+        field({}, "n", int, "x.jsonl", 1)
+    assert field({"n": None}, "n", int, "x.jsonl", 1, optional=True) is None
+    with pytest.raises(InputError, match="expected int, got bool"):
+        check_type(True, int, "x.jsonl", 1, "n")
+    assert check_type(3, float, "x.jsonl", 1, "v") == 3.0
+    path.write_text('{"v": NaN}\n')
+    with pytest.raises(InputError, match="non-standard JSON constant NaN"):
+        read_jsonl(path, "x.jsonl")
+    path.write_bytes(b'{"v": 1}\n{"v": "\xff"}\n')
+    with pytest.raises(InputError, match="not UTF-8") as err:
+        read_jsonl(path, "x.jsonl")
+    assert err.value.line == 2
+    json_path = tmp_path / "x.json"
+    json_path.write_text('[{"a": 1},\n {"a": 2} {"a": 3}]')
+    with pytest.raises(InputError, match="malformed JSON") as err:
+        read_json(json_path, "x.json")
+    assert err.value.line == 2
+    json_path.write_text('[{"a": "unterminated')
+    with pytest.raises(InputError, match="truncated"):
+        read_json(json_path, "x.json")
