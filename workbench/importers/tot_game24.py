@@ -70,7 +70,8 @@ N_SELECT = 5
 PRICE_PER_1K_TOKENS = {"prompt": 0.03, "output": 0.06, "currency": "USD"}
 """GPT-4 (8k) list price when the logs were made; every logged cost equals it exactly."""
 
-USAGE_FIELDS = ("completion_tokens", "prompt_tokens", "cost")
+USAGE_TYPES: dict[str, type] = {"completion_tokens": int, "prompt_tokens": int, "cost": float}
+USAGE_FIELDS = tuple(USAGE_TYPES)
 
 
 def read(files: Mapping[str, Path]) -> list[RunBundle]:
@@ -148,21 +149,18 @@ def _problem_usage(
     its counter restarted): its own usage is its cumulative value. Some counters dropping and
     others not is not a restart, and is refused.
     """
-    prev = dict.fromkeys(USAGE_FIELDS, 0.0)
+    prev: dict[str, Any] | None = None
     segments: list[str] = []
     out: dict[str, dict[str, Any]] = {}
     for line, rec in records:
         usage = field(rec, "usage_so_far", dict, file, line)
-        cur = {
-            "completion_tokens": field(usage, "completion_tokens", int, file, line,
-                                       prefix="usage_so_far."),
-            "prompt_tokens": field(usage, "prompt_tokens", int, file, line,
-                                   prefix="usage_so_far."),
-            "cost": field(usage, "cost", float, file, line, prefix="usage_so_far."),
+        cur: dict[str, Any] = {
+            k: field(usage, k, t, file, line, prefix="usage_so_far.")
+            for k, t in USAGE_TYPES.items()
         }
-        drops = [k for k in USAGE_FIELDS if cur[k] < prev[k]]
+        drops = [] if prev is None else [k for k in USAGE_FIELDS if cur[k] < prev[k]]
         pid = str(rec["idx"])
-        if not segments or len(drops) == len(USAGE_FIELDS):
+        if prev is None or len(drops) == len(USAGE_FIELDS):
             segments.append(pid)
             own = dict(cur)
         elif drops:
