@@ -126,6 +126,10 @@ class Law(ABC):
     def _predict(self, theta: np.ndarray, k: np.ndarray) -> np.ndarray:
         """The law's prediction at budgets k for natural-scale parameters theta."""
 
+    def _gradient(self, theta: np.ndarray) -> np.ndarray | None:
+        """d(-log L)/d theta on the natural scale, if the law has it in closed form (speed)."""
+        return None
+
     def _n_obs(self) -> int:
         """Number of observations (for AIC bookkeeping and summaries)."""
         return 0
@@ -172,9 +176,20 @@ class Law(ABC):
             value = float(self._neg_log_likelihood(self._to_natural(np.asarray(w, float))))
         return value if math.isfinite(value) else 1e300
 
-    def _minimise(self, fun: Callable[[np.ndarray], float], w0: np.ndarray) -> Any:
+    def _grad_working(self, w: np.ndarray) -> np.ndarray:
+        """Chain rule: d(-log L)/dw = (d theta/dw) * d(-log L)/d theta (transforms are 1-D)."""
+        with np.errstate(all="ignore"):
+            g = self._gradient(self._to_natural(np.asarray(w, float)))
+        out = np.diag(self._jacobian(np.asarray(w, float))) * np.asarray(g, float)
+        return np.where(np.isfinite(out), out, 0.0)
+
+    def _minimise(
+        self, fun: Callable[[np.ndarray], float], w0: np.ndarray, jac: Any = None
+    ) -> Any:
         """BFGS, then Nelder-Mead from the best point when BFGS stalls (flat or kinked surface)."""
-        best = optimize.minimize(fun, w0, method="BFGS", options={"gtol": 1e-7, "maxiter": 2000})
+        best = optimize.minimize(
+            fun, w0, jac=jac, method="BFGS", options={"gtol": 1e-7, "maxiter": 2000}
+        )
         if not best.success:
             nm = optimize.minimize(
                 fun, best.x, method="Nelder-Mead",
@@ -182,7 +197,9 @@ class Law(ABC):
             )
             if nm.fun <= best.fun:
                 best = nm
-            polish = optimize.minimize(fun, best.x, method="BFGS", options={"gtol": 1e-7})
+            polish = optimize.minimize(
+                fun, best.x, jac=jac, method="BFGS", options={"gtol": 1e-7}
+            )
             if polish.fun <= best.fun + 1e-12:
                 best = polish
         return best
@@ -192,7 +209,8 @@ class Law(ABC):
         w0 = self._to_working(np.asarray(self._initial(), float))
         if not np.all(np.isfinite(w0)):
             raise FitError(f"{self.name}: starting values are not finite ({w0}). {_WHAT_TO_TRY}")
-        res = self._minimise(self._nll_working, w0)
+        has_grad = self._gradient(self._to_natural(w0)) is not None
+        res = self._minimise(self._nll_working, w0, self._grad_working if has_grad else None)
         grad = approx_fprime(res.x, self._nll_working, centered=True)
         scale = max(1.0, abs(res.fun))
         if not np.isfinite(res.fun) or res.fun >= 1e299 or np.max(np.abs(grad)) > 1e-3 * scale:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 import numpy as np
-from scipy.special import betaln, gammaln
+from scipy.special import betaln, digamma, gammaln
 
 from workbench.analysis.laws._base import Law
 
@@ -103,6 +103,16 @@ class BetaBinomialLaw(Law):
     def _neg_log_likelihood(self, theta: np.ndarray) -> float:
         a, b = theta[0], theta[1]
         return float(-self._bb_logpmf(a, b).sum())
+
+    def _gradient(self, theta: np.ndarray) -> np.ndarray | None:
+        if type(self)._neg_log_likelihood is not BetaBinomialLaw._neg_log_likelihood:
+            return None  # a subclass with another likelihood falls back to numerical gradients
+        a, b = theta[0], theta[1]
+        d: CountsData = self._data
+        common = digamma(a + b) - digamma(d.n + a + b)
+        ga = digamma(d.c + a) - digamma(a) + common
+        gb = digamma(d.n - d.c + b) - digamma(b) + common
+        return -np.array([ga.sum(), gb.sum()])
 
     def _initial(self) -> np.ndarray:
         d: CountsData = self._data
