@@ -241,12 +241,24 @@ def _answer_of(answer_or_text: str | None) -> str | None:
 def is_equivalent(answer: str | None, gold: str | None) -> bool:
     """Whether two final answers are mathematically equal by math-verify (gold on the right).
 
+    Answers with the same `answer_key` are equal without calling math-verify's comparison;
+    verdicts are cached per (answer, gold) spelling.
+
     >>> is_equivalent("\\\\frac{\\\\sqrt{2}}{2}", "\\\\frac{1}{\\\\sqrt2}"), is_equivalent("3", "4")
     (True, False)
     """
     if answer is None or gold is None:
         return False
-    pred_p, gold_p = _parsed(normalize_answer(answer)), _parsed(normalize_answer(gold))
+    return _equivalent(normalize_answer(answer), normalize_answer(gold))
+
+
+@lru_cache(maxsize=1 << 16)
+def _equivalent(pred: str, gold: str) -> bool:
+    if not pred or not gold:
+        return False
+    if _cached_key(pred) == _cached_key(gold):
+        return True
+    pred_p, gold_p = _parsed(pred), _parsed(gold)
     if not pred_p or not gold_p:
         return False
     try:
