@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats
 
+from workbench.engine.bootstrap import bootstrap_matrix
 from workbench.errors import BudgetError
 
 if TYPE_CHECKING:
@@ -198,6 +199,7 @@ def exchange(
     extrapolate: Callable[[float], np.ndarray] | None = None,
     extrapolate_label: str = "extrapolated",
     note: str = "",
+    method: str = "percentile",
 ) -> ExchangeResult:
     """Small model + test-time compute vs a `ratio` times larger model used once, per bin and R.
 
@@ -212,23 +214,29 @@ def exchange(
         extrapolate: per-problem prediction of the small strategy past the curve's largest
             budget (see `at_budget`); its label goes into each row's `small_method`.
         note: how to read the strategy (e.g. `ORACLE_NOTE` for pass@k).
+        method: bootstrap interval of the paired difference ("percentile", "basic", "BCa";
+            `workbench.engine.bootstrap_matrix`). Percentile by default: in easy bins the
+            differences are often all 0, where BCa is undefined.
 
-    Paired (same problem ids in both curves): the bootstrap resamples problems within each bin
-    and takes the mean difference. Unpaired: each model's problems are resampled independently
-    within the bin. The "all" row combines the bins' resamples (stratified bootstrap).
+    Paired (same problem ids in both curves): the engine's bootstrap resamples the problems of
+    each bin (and, for the "all" row, of all problems) and takes the mean difference. Unpaired:
+    each model's problems are resampled independently and the percentile interval of the
+    difference of the two bootstrap distributions is used.
 
-    >>> from workbench.analysis._passk import counts_curve
+    >>> from workbench.analysis.inputs import counts_curve
+    >>> from workbench.engine import CountsPool
     >>> rng = np.random.default_rng(0)  # synthetic counts: the large model is better at pass@1
-    >>> ids = [str(i) for i in range(200)]
+    >>> ids = np.array([str(i) for i in range(200)])
     >>> theta = rng.beta(0.5, 1.0, 200)
-    >>> small = counts_curve("small", ids, 1000, rng.binomial(1000, theta), [1, 2, 38, 39])
-    >>> large = counts_curve("large", ids, 1000, rng.binomial(1000, theta ** 0.5), [1])
+    >>> n = np.full(200, 1000)
+    >>> small = counts_curve(CountsPool("small", ids, n, rng.binomial(n, theta)), [1, 2, 38, 39])
+    >>> large = counts_curve(CountsPool("large", ids, n, rng.binomial(n, theta ** 0.5)), [1])
     >>> res = exchange(small, large, ratio=8.8, r_values=[0.79], rng=1)
     >>> row = res.rows[-1]
     >>> row.bin, round(row.budget, 1), row.winner, res.paired
     ('all', 38.4, 'small', True)
     """
-    if n_boot < 100:
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 100:
         raise ValueError(f"`n_boot` must be >= 100 for a percentile interval; got {n_boot!r}")
     if not 0 < alpha < 1:
         raise ValueError(f"`alpha` must be in (0, 1); got {alpha!r}")
@@ -253,69 +261,56 @@ def exchange(
         pos = {p: i for i, p in enumerate(l_ids.tolist())}
         large_pp = large_pp[[pos[p] for p in s_ids.tolist()]]
         l_ids = s_ids
-    if bins is None:
-        s_bin = np.zeros(s_ids.size, np.int64)
-        l_bin = np.zeros(l_ids.size, np.int64)
-        labels: tuple[str, ...] = ()
-    else:
-        s_bin, l_bin, labels = bins.index_for(s_ids), bins.index_for(l_ids), bins.labels
-    n_groups = max(len(labels), 1)
-
-    boot_small = np.zeros((n_boot, n_groups, len(rs)))
-    boot_large = np.zeros((n_boot, n_groups))
-    point_small = np.full((n_groups, len(rs)), np.nan)
-    point_large = np.full(n_groups, np.nan)
-    n_small = np.bincount(s_bin, minlength=n_groups)
-    n_large = np.bincount(l_bin, minlength=n_groups)
-    for g in range(n_groups):
-        rows_s = np.flatnonzero(s_bin == g)
-        rows_l = np.flatnonzero(l_bin == g)
-        if rows_s.size == 0 or rows_l.size == 0:
-            continue
-        point_small[g] = small_pp[rows_s].mean(axis=0)
-        point_large[g] = large_pp[rows_l].mean()
-        draw_s = rows_s[gen.integers(0, rows_s.size, (n_boot, rows_s.size))]
-        draw_l = draw_s if paired else rows_l[gen.integers(0, rows_l.size, (n_boot, rows_l.size))]
-        boot_small[:, g] = small_pp[draw_s].mean(axis=1)
-        boot_large[:, g] = large_pp[draw_l].mean(axis=1)
+    groups: list[tuple[str, np.ndarray, np.ndarray]] = []
+    if bins is not None:
+        s_bin, l_bin = bins.index_for(s_ids), bins.index_for(l_ids)
+        for j, label in enumerate(bins.labels):
+            rows_s, rows_l = np.flatnonzero(s_bin == j), np.flatnonzero(l_bin == j)
+            if rows_s.size and rows_l.size:
+                groups.append((label, rows_s, rows_l))
+    groups.append((ALL, np.arange(s_ids.size), np.arange(l_ids.size)))
 
     rows: list[ExchangeRow] = []
     dists: list[np.ndarray] = []
-
-    def add(name: str, n: int, ps: np.ndarray, pl: float, bs: np.ndarray, bl: np.ndarray) -> None:
+    level = 1 - alpha
+    for name, rows_s, rows_l in groups:
+        if paired:  # one bootstrap of the per-problem differences (engine: rows = problems)
+            res = bootstrap_matrix(
+                small_pp[rows_s] - large_pp[rows_s][:, None], n_resamples=n_boot,
+                confidence_level=level, method=method, rng=gen,
+            )
+            lo, hi = res.confidence_interval.low, res.confidence_interval.high
+            dist = res.bootstrap_distribution
+        else:  # independent bootstraps of the two models' problems, percentile interval
+            bs = bootstrap_matrix(small_pp[rows_s], n_resamples=n_boot, confidence_level=level,
+                                  method="percentile", rng=gen)
+            bl = bootstrap_matrix(large_pp[rows_l][:, None], n_resamples=n_boot,
+                                  confidence_level=level, method="percentile", rng=gen)
+            dist = bs.bootstrap_distribution - bl.bootstrap_distribution
+            lo, hi = np.quantile(dist, [alpha / 2, 1 - alpha / 2], axis=0)
+        ps = small_pp[rows_s].mean(axis=0)
+        pl = float(large_pp[rows_l].mean())
         for j, r in enumerate(rs):
-            diff = bs[:, j] - bl
-            lo, hi = np.quantile(diff, [alpha / 2, 1 - alpha / 2])
             rows.append(
                 ExchangeRow(
-                    bin=name, r=r, budget=budgets[j], n_problems=n,
-                    small_accuracy=float(ps[j]), large_accuracy=float(pl),
-                    difference=float(ps[j] - pl), lower=float(lo), upper=float(hi),
-                    winner=_winner(float(lo), float(hi)), small_method=methods[j],
+                    bin=name, r=r, budget=budgets[j], n_problems=int(rows_s.size),
+                    small_accuracy=float(ps[j]), large_accuracy=pl,
+                    difference=float(ps[j] - pl), lower=float(lo[j]), upper=float(hi[j]),
+                    winner=_winner(float(lo[j]), float(hi[j])), small_method=methods[j],
                 )
             )
-            dists.append(diff)
-
-    for g, label in enumerate(labels):
-        if n_small[g] and n_large[g]:
-            add(label, int(n_small[g]), point_small[g], float(point_large[g]),
-                boot_small[:, g], boot_large[:, g])
-    # "all": bin means weighted by bin sizes = the overall mean, for the point and every draw
-    ws = n_small / n_small.sum()
-    wl = n_large / n_large.sum()
-    add(ALL, int(s_ids.size), small_pp.mean(axis=0), float(large_pp.mean()),
-        np.einsum("bgr,g->br", boot_small, ws), boot_large @ wl)
+            dists.append(dist[:, j])
 
     check = None
     if paired and s_ids.size > 2 and np.any(np.isclose(small.budgets, 1.0)):
         rho = stats.spearmanr(at_budget(small, 1.0)[0], large_pp).statistic
         check = float(rho) if np.isfinite(rho) else None
+    how = f"paired, {method}" if paired else "unpaired, percentile"
     return ExchangeResult(
         small_run=small.run_id, large_run=large.run_id, ratio=float(ratio), strategy=small.label,
         note=note, paired=paired, bins_kind="none" if bins is None else bins.kind,
         alpha=alpha, n_boot=n_boot,
-        ci_method="percentile bootstrap over problems"
-        + (" (paired, stratified by bin)" if paired else " (unpaired, stratified by bin)"),
+        ci_method=f"bootstrap over problems within each bin ({how})",
         rows=tuple(rows), bootstrap_distribution=np.array(dists), pairing_check=check,
     )
 
