@@ -1,0 +1,367 @@
+"""Monte-Carlo replay of step-level search over cached trees: the parts every search shares.
+
+A search replayed over a cache must behave as it would with fresh generations, using only what
+the cache holds:
+
+* "expand a node by m" draws m of its cached children uniformly WITHOUT replacement (what m
+  fresh samples would give when the cache holds all of the node's children). The node must be
+  `expanded` and hold at least m children; otherwise the draw is NOT covered: the cache cannot
+  say what the search would see, and the engine never invents nodes. With ``replace=True`` a
+  node with fewer than m (but at least one) children is sampled with replacement instead, and
+  the result is flagged biased.
+* Score ties in a selection are broken uniformly at random (fresh candidates come in random
+  order).
+* The final answer is weighted best-of-N over the finished candidates: sum the scores of the
+  terminals that share an answer, take the largest sum; ties between answers count as a
+  uniform pick (their mean correctness), so no extra noise is added there.
+
+Every draw runs vectorised over `draws` replicates of one problem (arrays of shape (R, ...));
+Python loops only over problems, budgets and search depth. A problem is COVERED at a budget
+when every one of its draws replayed without meeting a gap in the cache; uncovered problems are
+left out of the curve (all budgets, so accuracies stay comparable across budgets), listed in
+``Curve.meta["uncovered"]``, and counted in ``Curve.coverage`` with a `CoverageWarning`.
+With a finite number of draws a gap reached with tiny probability can go unseen;
+``meta["replayable_share"]`` gives, per problem and budget, the share of draws that replayed.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from workbench.engine.budgets import check_budgets as check_budget_values
+from workbench.engine.cost import CostModel
+from workbench.engine.montecarlo import vote_share
+from workbench.engine.results import Curve
+from workbench.engine.tree import ProblemTree, TreeData
+from workbench.errors import BiasedEstimateWarning, CoverageWarning, StrategyError
+
+
+@dataclass
+class Draws:
+    """Mutable state of R Monte-Carlo draws of one search on one problem.
+
+    `ok[r]` turns False when draw r needs a node the cache cannot provide; `counts`/`sums`
+    hold the weighted best-of-N tallies per answer id; costs count generated nodes, their
+    tokens, and the tokens a verifier reads to score them (each node's whole prefix).
+    """
+
+    ok: np.ndarray
+    generations: np.ndarray
+    tokens: np.ndarray
+    verified: np.ndarray
+    counts: np.ndarray
+    sums: np.ndarray
+    resampled: bool = False
+
+    @classmethod
+    def start(cls, tree: ProblemTree, draws: int) -> Draws:
+        a = len(tree.answer_keys)
+        return cls(
+            ok=np.ones(draws, dtype=bool),
+            generations=np.zeros(draws),
+            tokens=np.zeros(draws),
+            verified=np.zeros(draws),
+            counts=np.zeros((draws, a), dtype=np.int64),
+            sums=np.zeros((draws, a)),
+        )
+
+    def charge(self, nodes: np.ndarray, made: np.ndarray, tree: ProblemTree) -> None:
+        """Add the cost of generating (and scoring) the `made` entries of `nodes` (R, ...)."""
+        axes = tuple(range(1, nodes.ndim))
+        n = np.maximum(nodes, 0)
+        self.generations += made.sum(axis=axes)
+        self.tokens += np.where(made, tree.tokens[n], 0.0).sum(axis=axes)
+        self.verified += np.where(made, tree.prefix_tokens[n], 0.0).sum(axis=axes)
+
+
+def expand(
+    tree: ProblemTree,
+    frontier: np.ndarray,
+    m: int,
+    rng: np.random.Generator,
+    state: Draws,
+    *,
+    replace: bool,
+) -> np.ndarray:
+    """Draw m cached children for every frontier node: (R, K) -> (R, K, m) node numbers.
+
+    Frontier entries -1 (no node) give -1 children. A node that is not `expanded`, or holds
+    fewer than m children (fewer than 1 with ``replace``), marks its draw as not covered.
+    The m drawn children come in uniformly random order.
+    """
+    valid = frontier >= 0
+    f = np.where(valid, frontier, tree.root)
+    nchild = np.where(valid, tree.nchild[f], 0)
+    short = nchild < m
+    if replace:
+        gap = valid & (~tree.expanded[f] | (nchild == 0))
+    else:
+        gap = valid & (~tree.expanded[f] | short)
+    state.ok &= ~gap.any(axis=1)
+
+    kids = tree.children[f]  # (R, K, W)
+    if kids.shape[-1] < m:
+        pad = np.full((*kids.shape[:-1], m - kids.shape[-1]), -1, dtype=kids.dtype)
+        kids = np.concatenate([kids, pad], axis=-1)
+    # Without replacement: the m smallest of iid uniform keys give a uniform m-subset in
+    # uniformly random order; padding (-1) gets key 2 so it sorts last.
+    keys = rng.random(kids.shape)
+    keys[kids < 0] = 2.0
+    pick = np.argsort(keys, axis=-1)[..., :m]
+    out = np.take_along_axis(kids, pick, axis=-1)
+    if replace and bool((valid & short & (nchild > 0)).any()):
+        state.resampled = True
+        rows = valid & short & (nchild > 0)
+        draw = (rng.random(out.shape) * np.maximum(nchild, 1)[..., None]).astype(np.int64)
+        with_repl = np.take_along_axis(kids, draw, axis=-1)
+        out = np.where(rows[..., None], with_repl, out)
+    out = np.where(valid[..., None], out, -1)
+    state.charge(out, out >= 0, tree)
+    return out
+
+
+def top_k(
+    key: np.ndarray, active: np.ndarray, k: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the k largest `key` among `active` entries of each row, ties at random.
+
+    Returns (positions (R, k), chosen (R, k) bool: False where a row had fewer than k active).
+    """
+    primary = np.where(active, -key, np.inf)
+    order = np.lexsort((rng.random(key.shape), primary), axis=-1)[:, :k]
+    chosen = np.take_along_axis(active, order, axis=-1)
+    return order, chosen
+
+
+def finish(tree: ProblemTree, nodes: np.ndarray, mask: np.ndarray, state: Draws) -> None:
+    """Add the masked nodes (terminals, or anything at the depth limit) to the final vote.
+
+    Non-terminal nodes carry no answer and add nothing; a terminal adds its score to its answer.
+    """
+    nodes = np.where(mask, nodes, tree.root)
+    ans = tree.answer[nodes]
+    use = mask & (ans >= 0)
+    r = np.broadcast_to(np.arange(state.ok.shape[0]).reshape(-1, *([1] * (nodes.ndim - 1))),
+                        nodes.shape)
+    np.add.at(state.sums, (r[use], ans[use]), tree.score[nodes[use]])
+    np.add.at(state.counts, (r[use], ans[use]), 1)
+
+
+def weighted_outcome(tree: ProblemTree, state: Draws) -> np.ndarray:
+    """(R,) expected correctness of the weighted best-of-N answer of each draw (0 if none).
+
+    Tied answers (equal score sums up to rounding) are averaged: a uniform tie-break.
+    """
+    if not tree.answer_keys:
+        return np.zeros(state.ok.shape[0])
+    return vote_share(state.counts, np.nan_to_num(tree.answer_correct), state.sums)
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """Greedy rollouts from every node: follow the cached child of highest score k times.
+
+    `end[i]` is where the rollout from node i stops (a terminal, the depth limit, or k steps);
+    `steps`/`tokens`/`verified` its cost; `ok[i]` False when it needed a child the cache lacks.
+    """
+
+    end: np.ndarray
+    steps: np.ndarray
+    tokens: np.ndarray
+    verified: np.ndarray
+    ok: np.ndarray
+
+
+def greedy_rollout(tree: ProblemTree, k: int, max_depth: int) -> Rollout:
+    """Roll every node out k steps with the highest-scoring cached child (first on ties).
+
+    Stands in for Snell et al.'s temperature-0 rollout: the most likely continuation the cache
+    holds, as scored by the verifier. Vectorised over nodes; a loop over the k steps only.
+    """
+    n = tree.n_nodes
+    score = np.where(np.isnan(tree.score), -np.inf, tree.score)
+    kid_scores = np.where(tree.children >= 0, score[np.maximum(tree.children, 0)], -np.inf)
+    best = np.where(tree.nchild > 0,
+                    tree.children[np.arange(n), np.argmax(kid_scores, axis=1)], -1)
+    end = np.arange(n)
+    steps = np.zeros(n, dtype=np.int64)
+    tokens = np.zeros(n)
+    verified = np.zeros(n)
+    ok = np.ones(n, dtype=bool)
+    for _ in range(k):
+        going = ok & ~tree.terminal[end] & (tree.depth[end] < max_depth)
+        gap = going & (~tree.expanded[end] | (tree.nchild[end] == 0))
+        ok &= ~gap
+        move = going & ~gap
+        if not move.any():
+            break
+        nxt = best[end[move]]
+        tokens[move] += tree.tokens[nxt]
+        verified[move] += tree.prefix_tokens[nxt]
+        steps[move] += 1
+        end[move] = nxt
+    return Rollout(end=end, steps=steps, tokens=tokens, verified=verified, ok=ok)
+
+
+# --- checks shared by the tree strategies ---------------------------------------------------
+
+def tree_of(data: Any, strategy: str) -> tuple[TreeData, CostModel]:
+    """The `TreeData` of `data` (a `RunData`, or a `TreeData` itself) and its cost model."""
+    if isinstance(data, TreeData):
+        return data, CostModel()
+    data.require({"tree"}, strategy)
+    return data.tree, data.cost_model
+
+
+def check_searchable(data: TreeData, strategy: str) -> None:
+    """A scored search needs a score on every non-root node and a grade on every terminal."""
+    for t in data.problems:
+        missing = np.flatnonzero(np.isnan(t.score) & (t.parent >= 0))
+        if missing.size:
+            raise StrategyError(
+                f"{strategy} needs a score on every non-root tree node; problem "
+                f"{t.problem_id!r} node {t.node_ids[missing[0]]!r} has none"
+            )
+        ungraded = np.flatnonzero(t.terminal & np.isnan(t.is_correct))
+        if ungraded.size:
+            raise StrategyError(
+                f"{strategy} needs `is_correct` on every terminal node; problem "
+                f"{t.problem_id!r} node {t.node_ids[ungraded[0]]!r} has none"
+            )
+
+
+def check_int(value: Any, name: str, *, minimum: int) -> int:
+    """An integer parameter >= minimum, else a StrategyError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise StrategyError(f"`{name}` must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_budgets(budgets: Sequence[int], width: int, strategy: str) -> np.ndarray:
+    """Budgets N must be positive integers and multiples of the width M (N/M beams)."""
+    out = check_budget_values(budgets)
+    for n in out.tolist():
+        if n % width:
+            raise StrategyError(
+                f"{strategy}: budget N={n} must be a multiple of the width M={width} "
+                f"(N/M beams of M each); e.g. N in {[width * i for i in (1, 2, 4, 8)]}"
+            )
+    return out
+
+
+# --- from per-problem draws to a Curve --------------------------------------------------------
+
+@dataclass(frozen=True)
+class ProblemDraws:
+    """What one replay of one problem at one budget returns, per draw."""
+
+    success: np.ndarray
+    ok: np.ndarray
+    generations: np.ndarray
+    tokens: np.ndarray
+    verified: np.ndarray
+    resampled: bool
+
+    @classmethod
+    def of(cls, success: np.ndarray, state: Draws) -> ProblemDraws:
+        return cls(success=success, ok=state.ok, generations=state.generations,
+                   tokens=state.tokens, verified=state.verified, resampled=state.resampled)
+
+
+ReplayFn = Callable[[ProblemTree, int, np.random.Generator], ProblemDraws]
+
+
+def replay_curve(
+    strategy: str,
+    params: dict[str, Any],
+    data: TreeData,
+    budgets: np.ndarray,
+    replay: ReplayFn,
+    rng: np.random.Generator,
+    cost_model: CostModel,
+) -> Curve:
+    """Run `replay(tree, budget, rng)` for every problem and budget; assemble the Curve."""
+    p, b = len(data.problems), budgets.size
+    est, se, share = np.zeros((p, b)), np.zeros((p, b)), np.zeros((p, b))
+    spent = np.zeros((3, p, b))  # generations, tokens, verified tokens
+    resampled = False
+    for i, tree in enumerate(data.problems):
+        for j, n in enumerate(budgets.tolist()):
+            d = replay(tree, n, rng)
+            share[i, j] = d.ok.mean()
+            resampled |= d.resampled
+            if not d.ok.all():
+                continue
+            r = d.success.shape[0]
+            est[i, j] = d.success.mean()
+            se[i, j] = d.success.std(ddof=1) / np.sqrt(r) if r > 1 else 0.0
+            spent[:, i, j] = d.generations.mean(), d.tokens.mean(), d.verified.mean()
+    if resampled:
+        warnings.warn(
+            f"{strategy} on run {data.run_id!r}: nodes with fewer cached children than needed "
+            "were sampled with replacement (replace=True); the estimate is biased",
+            BiasedEstimateWarning, stacklevel=3,
+        )
+    return coverage_curve(strategy, params, data, budgets, est, se, share, spent, cost_model,
+                          exact=False, biased=resampled)
+
+
+def coverage_curve(
+    strategy: str,
+    params: dict[str, Any],
+    data: TreeData,
+    budgets: np.ndarray,
+    est: np.ndarray,
+    se: np.ndarray,
+    share: np.ndarray,
+    spent: np.ndarray,
+    cost_model: CostModel,
+    *,
+    exact: bool,
+    biased: bool,
+) -> Curve:
+    """The Curve of a tree replay from (P, B) estimates over ALL problems of `data`.
+
+    `share` is the replayable share of draws per cell; rows are the problems covered (share 1)
+    at every budget; `spent` (3, P, B) holds mean generations, generated tokens and verified
+    tokens per cell. Warns (`CoverageWarning`) when some problem is left out.
+    """
+    p, b = share.shape
+    covered_cell = share == 1.0
+    rows = covered_cell.all(axis=1)
+    ids = data.problem_ids
+    coverage = float(rows.mean()) if p else 0.0
+    by_budget = covered_cell.mean(axis=0) if p else np.zeros(b)
+    if coverage < 1.0:
+        per_budget = dict(zip(budgets.tolist(), by_budget.round(3).tolist(), strict=True))
+        warnings.warn(
+            f"{strategy}({', '.join(f'{k}={v}' for k, v in params.items())}) on run "
+            f"{data.run_id!r}: the cache covers {rows.sum()} of {p} problems at every budget "
+            f"(share per budget {per_budget}); accuracy is over the covered problems only",
+            CoverageWarning, stacklevel=4,
+        )
+    mean = np.full((3, b), np.nan)
+    if rows.any():
+        mean = spent[:, rows].mean(axis=1)
+    cost = cost_model.cost(mean[0], output_tokens=mean[1], prompt_tokens=np.full(b, np.nan),
+                           verified_tokens=mean[2])
+    return Curve(
+        strategy=strategy, params=params, run_id=data.run_id, problem_ids=ids[rows],
+        budgets=budgets.astype(np.int64), per_problem=est[rows], mc_se=se[rows], cost=cost,
+        exact=exact, biased=biased, coverage=coverage,
+        meta={
+            "coverage_by_budget": by_budget,
+            "uncovered": {int(n): ids[~covered_cell[:, j]].tolist()
+                          for j, n in enumerate(budgets.tolist())},
+            "replayable_share": share,
+            "all_problem_ids": ids,
+            "cost_note": "tree nodes carry no prompt tokens, so money is NaN; FLOPs count the "
+                         "policy over generated tokens and the verifier over each scored node's "
+                         "whole prefix",
+        },
+    )

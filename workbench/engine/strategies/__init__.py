@@ -1,0 +1,1 @@
+"""Strategy implementations, one module per strategy; importing a module registers it."""

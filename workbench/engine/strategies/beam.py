@@ -1,0 +1,123 @@
+"""Step-level beam search replayed over a cached tree (Snell et al. 2024, sec. 5).
+
+beam(N, M): draw N first-step candidates, keep the top N/M by verifier score, expand each by M
+(N candidates again), repeat; candidates that finish (terminal, or at the depth limit) leave
+the beam and join the final pool; the answer is weighted best-of-N over that pool. Budget N
+generations per step. Kept beams are at most N/M: when fewer unfinished candidates remain, the
+beam narrows rather than re-filling (the generations actually made are what `cost` reports).
+
+Replay rules (sampling children, coverage, ties): see `workbench.engine.replay`.
+
+>>> from workbench.engine.tree import TreeData
+>>> from workbench.store.records import TreeNode
+>>> nodes = [TreeNode("p", "root", None, 0, expanded=True)] + [
+...     TreeNode("p", f"a{i}", "root", 1, score=s, is_terminal=True, answer_key=k,
+...              is_correct=k == "24")
+...     for i, (s, k) in enumerate([(0.9, "24"), (0.5, "23"), (0.45, "23")])]
+>>> curve = BeamSearch(width=1, draws=2000).curve(TreeData.from_records("toy", nodes), [1, 3],
+...                                              rng=0)
+>>> curve.accuracy.round(1).tolist()   # N=1: 1 of 3 at random; N=3: 0.9 < 0.5 + 0.45
+[0.3, 0.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from workbench.engine.replay import (
+    Draws,
+    ProblemDraws,
+    check_budgets,
+    check_int,
+    check_searchable,
+    expand,
+    finish,
+    replay_curve,
+    top_k,
+    tree_of,
+    weighted_outcome,
+)
+from workbench.engine.results import Curve
+from workbench.engine.strategy import RngLike, Strategy, register
+from workbench.engine.tree import ProblemTree
+
+
+@register
+class BeamSearch(Strategy):
+    """beam(N, M) over a cached tree; budgets are N (generations per step).
+
+    Args:
+        width: M, the children drawn per kept beam (N/M beams are kept).
+        draws: Monte-Carlo replicates per problem and budget.
+        max_depth: depth at which every candidate is final (default: the tree's deepest node).
+    """
+
+    name = "beam"
+    needs = frozenset({"tree"})
+
+    def __init__(self, width: int = 4, *, draws: int = 1000, max_depth: int | None = None):
+        self.width = check_int(width, "width", minimum=1)
+        self.draws = check_int(draws, "draws", minimum=1)
+        self.max_depth = None if max_depth is None else check_int(max_depth, "max_depth",
+                                                                  minimum=1)
+
+    def params(self) -> dict[str, Any]:
+        return {"width": self.width}
+
+    def prepare(self, tree: ProblemTree, max_depth: int) -> Any:
+        """Per-problem precomputation passed to `selection_key` (lookahead: its rollouts)."""
+        return None
+
+    def selection_key(
+        self, tree: ProblemTree, cand: np.ndarray, active: np.ndarray, state: Draws, context: Any
+    ) -> np.ndarray:
+        """Score that ranks the active candidates for the next beam (lookahead overrides it)."""
+        return np.where(active, tree.score[np.maximum(cand, 0)], -np.inf)
+
+    def replay(
+        self, tree: ProblemTree, n: int, rng: np.random.Generator, *, replace: bool,
+        max_depth: int, context: Any = None,
+    ) -> ProblemDraws:
+        """R draws of beam(n, width) on one problem."""
+        state = Draws.start(tree, self.draws)
+        keep = n // self.width
+        frontier = np.full((self.draws, 1), tree.root)
+        m = n
+        while True:
+            cand = expand(tree, frontier, m, rng, state, replace=replace)
+            cand = cand.reshape(self.draws, -1)
+            valid = cand >= 0
+            if not valid.any():
+                break
+            c = np.maximum(cand, 0)
+            done = valid & (tree.terminal[c] | (tree.depth[c] >= max_depth))
+            finish(tree, cand, done, state)
+            active = valid & ~done
+            if not active.any():
+                break
+            key = self.selection_key(tree, cand, active, state, context)
+            pos, chosen = top_k(key, active, keep, rng)
+            frontier = np.where(chosen, np.take_along_axis(cand, pos, axis=1), -1)
+            m = self.width
+        return ProblemDraws.of(weighted_outcome(tree, state), state)
+
+    def curve(
+        self, data: Any, budgets: Sequence[int], *, rng: RngLike = None, replace: bool = False
+    ) -> Curve:
+        tree_data, cost_model = tree_of(data, self.name)
+        check_searchable(tree_data, self.name)
+        ns = check_budgets(budgets, self.width, self.name)
+        max_depth = self.max_depth or tree_data.max_depth
+        gen = np.random.default_rng(rng)
+        contexts: dict[str, Any] = {}
+
+        def one(tree: ProblemTree, n: int, g: np.random.Generator) -> ProblemDraws:
+            if tree.problem_id not in contexts:
+                contexts[tree.problem_id] = self.prepare(tree, max_depth)
+            return self.replay(tree, n, g, replace=replace, max_depth=max_depth,
+                               context=contexts[tree.problem_id])
+
+        return replay_curve(self.name, self.params(), tree_data, ns, one, gen, cost_model)

@@ -1,0 +1,113 @@
+"""Diverse verifier tree search replayed over a cached tree (Beeching et al. 2024, HF blog
+"Scaling test-time compute with open models"; the DVTS extension of Snell et al.'s beam search).
+
+dvts(N, M): draw N first-step candidates and split them at random into N/M groups of M; each
+group is an independent subtree searched greedily with width M: keep the group's best candidate
+by score, expand it by M, keep the best again, until the kept candidate is terminal or at the
+depth limit. The answer is weighted best-of-N over the N/M subtrees' final candidates. Budget
+N generations per step while all subtrees are running.
+
+Replay rules (sampling children, coverage, ties): see `workbench.engine.replay`.
+
+>>> from workbench.engine.tree import TreeData
+>>> from workbench.store.records import TreeNode
+>>> nodes = [TreeNode("p", "root", None, 0, expanded=True)] + [
+...     TreeNode("p", f"a{i}", "root", 1, score=s, is_terminal=True, answer_key=k,
+...              is_correct=k == "24")
+...     for i, (s, k) in enumerate([(0.6, "24"), (0.5, "23"), (0.45, "23"), (0.1, "7")])]
+>>> tree = TreeData.from_records("toy", nodes)
+>>> DVTS(width=4, draws=10).curve(tree, [4], rng=0).accuracy.tolist()  # one subtree: best = 24
+[1.0]
+>>> DVTS(width=1, draws=10).curve(tree, [4], rng=0).accuracy.tolist()  # 4 subtrees: 23 wins
+[0.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from workbench.engine.replay import (
+    Draws,
+    ProblemDraws,
+    check_budgets,
+    check_int,
+    check_searchable,
+    expand,
+    finish,
+    replay_curve,
+    top_k,
+    tree_of,
+    weighted_outcome,
+)
+from workbench.engine.results import Curve
+from workbench.engine.strategy import RngLike, Strategy, register
+from workbench.engine.tree import ProblemTree
+
+
+@register
+class DVTS(Strategy):
+    """dvts(N, M) over a cached tree; budgets are N (generations per step).
+
+    Args:
+        width: M, the candidates each subtree draws per step (N/M subtrees).
+        draws: Monte-Carlo replicates per problem and budget.
+        max_depth: depth at which every candidate is final (default: the tree's deepest node).
+    """
+
+    name = "dvts"
+    needs = frozenset({"tree"})
+
+    def __init__(self, width: int = 4, *, draws: int = 1000, max_depth: int | None = None):
+        self.width = check_int(width, "width", minimum=1)
+        self.draws = check_int(draws, "draws", minimum=1)
+        self.max_depth = None if max_depth is None else check_int(max_depth, "max_depth",
+                                                                  minimum=1)
+
+    def params(self) -> dict[str, Any]:
+        return {"width": self.width}
+
+    def replay(
+        self, tree: ProblemTree, n: int, rng: np.random.Generator, *, replace: bool,
+        max_depth: int,
+    ) -> ProblemDraws:
+        """R draws of dvts(n, width) on one problem."""
+        r, groups, m = self.draws, n // self.width, self.width
+        state = Draws.start(tree, r)
+        # The N first-step candidates come in random order, so consecutive groups of M are a
+        # uniformly random split into subtrees.
+        cand = expand(tree, np.full((r, 1), tree.root), n, rng, state, replace=replace)
+        cand = cand.reshape(r * groups, m)
+        while True:
+            valid = cand >= 0
+            if not valid.any():
+                break
+            key = np.where(valid, tree.score[np.maximum(cand, 0)], -np.inf)
+            pos, chosen = top_k(key, valid, 1, rng)
+            best = np.where(chosen[:, 0], cand[np.arange(cand.shape[0]), pos[:, 0]], -1)
+            best = best.reshape(r, groups)
+            b = np.maximum(best, 0)
+            alive = best >= 0
+            done = alive & (tree.terminal[b] | (tree.depth[b] >= max_depth))
+            finish(tree, best, done, state)
+            frontier = np.where(alive & ~done, best, -1)
+            if not (frontier >= 0).any():
+                break
+            cand = expand(tree, frontier, m, rng, state, replace=replace).reshape(r * groups, m)
+        return ProblemDraws.of(weighted_outcome(tree, state), state)
+
+    def curve(
+        self, data: Any, budgets: Sequence[int], *, rng: RngLike = None, replace: bool = False
+    ) -> Curve:
+        tree_data, cost_model = tree_of(data, self.name)
+        check_searchable(tree_data, self.name)
+        ns = check_budgets(budgets, self.width, self.name)
+        max_depth = self.max_depth or tree_data.max_depth
+
+        def one(tree: ProblemTree, n: int, g: np.random.Generator) -> ProblemDraws:
+            return self.replay(tree, n, g, replace=replace, max_depth=max_depth)
+
+        gen = np.random.default_rng(rng)
+        return replay_curve(self.name, self.params(), tree_data, ns, one, gen, cost_model)
