@@ -39,6 +39,10 @@ EQUAL = [
     ("\\text{Evelyn}", "Evelyn"),
     ("1.5\\pi", "\\frac{3\\pi}{2}"),
     ("\\infty", "\\infty"),
+    # plain numbers take a fast exact path, everything else math-verify's parser: keys agree
+    ("\\frac{1}{3}", "\\dfrac13"),
+    ("0.125", "\\frac18"),
+    ("-\\frac{6}{4}", "-1.5"),
 ]
 
 NOT_EQUAL = [
@@ -78,7 +82,10 @@ def test_known_keys() -> None:
     assert answer_key("x = 5") == "5"
     assert answer_key("\\{3, 1\\}") == "{1,3}"
     assert answer_key(None) is None and answer_key(" $ $ ") is None
-    # 16-digit integers stay exact (no rounding to 15 significant digits)
+    # regression: a 5,000-digit "answer" exceeded Python's int-string limit inside the key
+    assert answer_key("1" * 5000) == "1" * 5000
+    assert answer_key("0." + "3" * 5000) == "0.333333333333333"
+    # 15-digit integers stay exact (no rounding to 15 significant digits)
     assert answer_key("123456789012345") != answer_key("123456789012346")
 
 
