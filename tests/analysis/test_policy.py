@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.analysis.synthetic import curve, noisy_rows
-from workbench.analysis.efficiency import LOWER, UPPER, efficiency_ratio, required_budget
+from workbench.analysis.efficiency import LOWER, NONE, UPPER, efficiency_ratio, required_budget
 from workbench.analysis.policy import (
     ALL,
     _assign_folds,
@@ -24,9 +24,13 @@ def _increasing(n: int, rng: np.random.Generator) -> np.ndarray:
     return np.concatenate([start, start + np.cumsum(steps, axis=1)], axis=1)
 
 
-def test_efficiency_is_exactly_one_when_the_baseline_is_the_only_candidate() -> None:
+@pytest.mark.parametrize("shape", ["increasing", "plateau"])
+def test_efficiency_is_exactly_one_when_the_baseline_is_the_only_candidate(shape: str) -> None:
     rng = np.random.default_rng(1)
-    base = curve("weighted_bon", _increasing(60, rng))
+    rows = _increasing(60, rng)
+    if shape == "plateau":  # saturating problems: flat from budget 2 on
+        rows[:, 1:] = rows[:, [1]]
+    base = curve("weighted_bon", rows)
     bins = rng.integers(0, 3, size=60)
     res = compute_optimal_policy([base], bins, rng=2, n_resamples=300)
     for e in res.entries:
@@ -156,7 +160,14 @@ def test_log_budget_interpolation_by_hand() -> None:
     assert r.budget[0] == pytest.approx(np.sqrt(8.0), rel=1e-12)
     # policy at budget 2 with accuracy 0.45 -> ratio sqrt(8)/2 = sqrt(2)
     eff = efficiency_ratio(grid, base, np.array([0.3, 0.45, 0.6, 0.6]))
-    np.testing.assert_allclose(eff.budget, [2 ** 0.5, 2 ** 0.5, 2.0, 1.0], rtol=1e-12)
+    # at 8 the policy's 0.6 was already reached at 4 (plateau): 8 / 4
+    np.testing.assert_allclose(eff.budget, [2 ** 0.5, 2 ** 0.5, 2.0, 2.0], rtol=1e-12)
+    # a saturated bin (both at 100% from budget 1) is 1, not "the baseline needs 1/8"
+    eff = efficiency_ratio(grid, np.ones(4), np.ones(4))
+    assert eff.budget.tolist() == [1.0] * 4 and eff.bound.tolist() == [0] * 4
+    # both curves above the target before the grid starts: not identified
+    eff = efficiency_ratio(grid, np.array([0.5, 0.4, 0.6, 0.7]), np.array([0.5, 0.45, 0.6, 0.7]))
+    assert eff.bound[1] == NONE
     # a dip is ignored: [0.2, .5, .4, .6] -> running max [.2, .5, .5, .6];
     # 0.45 lies 5/6 of the way from budget 1 to 2 in accuracy -> 2^(5/6)
     r = required_budget(grid, np.array([0.2, 0.5, 0.4, 0.6]), np.array([0.45]))

@@ -1,19 +1,26 @@
 """Efficiency ratio: how much more budget the baseline needs to match an accuracy.
 
 Snell et al. (2024) report that a compute-optimal policy matches best-of-N weighted with about
-4x less test-time compute. Here that number is computed, not read off a plot: invert the
-baseline's accuracy-vs-budget curve at the policy's accuracy, interpolating linearly in
-log-budget between grid points (accuracy curves are close to linear in log N over a grid of
-powers of two), and divide by the policy's budget.
+4x less test-time compute. Here that number is computed, not read off a plot. At grid budget x
+the policy reaches accuracy a = policy(x); the ratio is
 
-The baseline curve is made monotone first (running maximum over the grid): "the budget the
-baseline needs" is the smallest budget at which it has reached the accuracy, so a dip at a larger
-budget (majority voting can dip) does not create a second crossing.
+    budget the baseline needs to reach a  /  budget the policy needs to reach a,
 
-Targets outside the curve's range cannot be inverted without extrapolating, which this module
+each found by inverting that curve at a, interpolating linearly in log-budget between grid
+points (accuracy curves are close to linear in log N over a grid of powers of two). The policy
+needs x itself wherever its curve still rises; where it has plateaued (both curves at 100% on
+easy problems, say) it needs the first budget of the plateau, so a saturated bin gives 1, not
+the meaningless "baseline needs 1/8 of the budget". Both curves are made monotone first
+(running maximum over the grid): "the budget a curve needs" is the smallest budget at which it
+has reached the accuracy, so a dip at a larger budget (majority voting can dip) does not create
+a second crossing. With the baseline as the only candidate the two curves coincide and the
+ratio is exactly 1.
+
+Targets outside a curve's range cannot be inverted without extrapolating, which this module
 never does: a target the baseline never reaches within the grid gives the largest grid budget and
-the bound "lower" (the true ratio is at least that); a target below the baseline's accuracy at the
-smallest grid budget gives the smallest grid budget and the bound "upper".
+the bound "lower" (the true ratio is at least the value); a target the curve already exceeds at
+its smallest grid budget gives that budget and the bound "upper" for the required budget. When
+both required budgets are such upper bounds the ratio is not identified ("none").
 
 Every function is vectorised over leading axes, so the bootstrap inverts all its replicates at
 once.
@@ -25,9 +32,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-EXACT, LOWER, UPPER = 0, 1, 2
-"""Codes of `RequiredBudget.bound`: an interpolated value, a lower bound, an upper bound."""
-BOUND_NAMES = {EXACT: "exact", LOWER: "lower", UPPER: "upper"}
+EXACT, LOWER, UPPER, NONE = 0, 1, 2, 3
+"""Codes of `RequiredBudget.bound`: an interpolated value, a lower bound, an upper bound, and
+(ratios only) not identified from the grid."""
+BOUND_NAMES = {EXACT: "exact", LOWER: "lower", UPPER: "upper", NONE: "none"}
 
 _TOL = 1e-12
 """Accuracies closer than this count as equal (exact arithmetic gives ties that floats blur)."""
@@ -99,21 +107,25 @@ def required_budget(
 def efficiency_ratio(
     grid: np.ndarray, baseline: np.ndarray, policy: np.ndarray
 ) -> RequiredBudget:
-    """Budget the baseline needs to reach the policy's accuracy / the policy's budget.
+    """Budget the baseline needs to reach the policy's accuracy / budget the policy needs.
 
     Args:
         grid: (G,) increasing positive budgets at which both curves are given.
         baseline: (..., G) baseline accuracy.
         policy: (..., G) policy accuracy at the same budgets.
 
-    Returns the ratio at each grid budget with its bound code (see `required_budget`): with
-    bound LOWER the ratio is at least the value (the baseline never got there within the grid).
+    Returns the ratio at each grid budget with its bound code: LOWER, the ratio is at least
+    the value (the baseline never got there within the grid, or the policy got there before
+    the grid starts); UPPER, at most; NONE, not identified (both were there before the grid).
 
     >>> grid = np.array([1.0, 2.0, 4.0])
     >>> r = efficiency_ratio(grid, np.array([.2, .4, .6]), np.array([.4, .6, .6]))
-    >>> r.budget.tolist(), r.bound.tolist()
-    ([2.0, 2.0, 1.0], [0, 0, 0])
+    >>> r.budget.tolist(), r.bound.tolist()   # at 4 the policy's plateau began at 2
+    ([2.0, 2.0, 2.0], [0, 0, 0])
     """
     x = np.asarray(grid, dtype=float)
-    need = required_budget(x, baseline, policy)
-    return RequiredBudget(need.budget / x, need.bound)
+    pol = np.asarray(policy, dtype=float)
+    num = required_budget(x, baseline, pol)
+    den = required_budget(x, pol, pol)
+    bound = np.where(den.bound == UPPER, np.where(num.bound == UPPER, NONE, LOWER), num.bound)
+    return RequiredBudget(num.budget / den.budget, bound.astype(np.int8))

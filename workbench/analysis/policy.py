@@ -62,9 +62,11 @@ class PolicyEntry:
     deploy); `fold_choices` are the choices made on each training split, whose scores on the
     held-out folds make up `accuracy`. `in_sample_accuracy` is the optimistic accuracy of the
     deployed choice on the problems that chose it (shown for comparison only). `efficiency` is
-    the baseline's required budget over `budget`; with `efficiency_bound` "lower" the true ratio
-    is at least the value (the baseline never reached the policy's accuracy within the grid),
-    with "upper" at most. `efficiency_censored` is the share of bootstrap replicates in which the
+    the budget the baseline needs to reach `accuracy` over the budget the policy needs (which is
+    `budget` unless the policy's curve has plateaued; see `workbench.analysis.efficiency`);
+    with `efficiency_bound` "lower" the true ratio is at least the value (the baseline never
+    reached the policy's accuracy within the grid), with "upper" at most, "none" not
+    identified. `efficiency_censored` is the share of bootstrap replicates in which the
     ratio was such a bound (then the CI end on that side is a bound too).
     """
 
@@ -95,6 +97,8 @@ class PolicyEntry:
     @property
     def efficiency_text(self) -> str:
         """The ratio as a reader should see it: ">= 4.0x" for a lower bound."""
+        if not np.isfinite(self.efficiency) or self.efficiency_bound == "none":
+            return "n/a"
         prefix = {"exact": "", "lower": ">= ", "upper": "<= "}[self.efficiency_bound]
         return f"{prefix}{self.efficiency:.2f}x"
 
