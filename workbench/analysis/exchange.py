@@ -34,12 +34,14 @@ import numpy as np
 from scipy import stats
 
 from workbench.engine.bootstrap import bootstrap_matrix
+from workbench.engine.simulate import simulate
 from workbench.errors import BudgetError
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from workbench.analysis.bins import Bins
+    from workbench.engine.data import RunData
     from workbench.engine.results import Curve
 
 SNELL_R = (0.16, 0.79, 22.0)
@@ -376,3 +378,117 @@ def exchange_published(
         ci_method="normal, conservative (bounded variance for the published curve)",
         rows=tuple(rows),
     )
+
+
+@dataclass(frozen=True)
+class ExchangeReport:
+    """Every comparison made for one (small, large) pair of runs, and what was not possible."""
+
+    results: tuple[ExchangeResult, ...]
+    skipped: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        """All rows, with the strategy, its note and the CI method as columns."""
+        import pandas as pd
+
+        frames = []
+        for res in self.results:
+            df = res.to_frame()
+            df.insert(0, "strategy", res.strategy)
+            df["ci_method"] = res.ci_method
+            frames.append(df)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"results": [r.to_dict() for r in self.results], "skipped": list(self.skipped)}
+
+
+def _curve_budgets(xs: Sequence[float], pool: int) -> list[int]:
+    """Integer budgets bracketing each X (within the pool), plus 1 for the pairing check."""
+    out = {1}
+    for x in xs:
+        for k in (int(np.floor(x)), int(np.ceil(x))):
+            if 1 <= k <= pool:
+                out.add(k)
+    return sorted(out)
+
+
+def exchange_runs(
+    small: RunData,
+    large: RunData,
+    *,
+    ratio: float | None = None,
+    r_values: Sequence[float] = SNELL_R,
+    kind: str = "oracle",
+    n_bins: int = 5,
+    n_boot: int = 2000,
+    alpha: float = 0.05,
+    rng: RngLike = None,
+) -> ExchangeReport:
+    """Run the exchange comparison on two stored runs (the CLI's `workbench exchange`).
+
+    Strategies compared: pass@k (always possible from counts; oracle coverage, an upper bound)
+    and majority voting: from the engine when the small run has answers and the pool covers the
+    budget, else from a published majority curve in `Run.meta["published"]` (all problems only).
+    Bins are the small model's (`kind`, `n_bins`) when both runs share problems; otherwise only
+    all problems are compared (unpaired). `ratio` defaults to the runs' parameter counts.
+    Budgets past the small run's pool are extrapolated per problem with the beta-binomial
+    law's posterior (`BetaBinomialLaw.predict_per_problem`) and labelled so.
+    """
+    from workbench.analysis.inputs import bins_for_run, counts_curve, run_counts
+    from workbench.analysis.laws import BetaBinomialLaw
+
+    if ratio is None:
+        ps, pl = small.run.policy_params, large.run.policy_params
+        if not ps or not pl:
+            raise ValueError(
+                "`ratio` is needed: the runs do not both record their parameter counts "
+                f"({small.run_id}: {ps}, {large.run_id}: {pl}); pass --ratio M"
+            )
+        ratio = float(pl) / float(ps)
+    gen = np.random.default_rng(rng)
+    xs = [exchange_generations(ratio, r) for r in r_values]
+    s_counts, l_counts = run_counts(small), run_counts(large)
+    pool = int(s_counts.n.min())
+    small_curve = counts_curve(s_counts, _curve_budgets(xs, pool))
+    large_curve = counts_curve(l_counts, [1])
+    same = set(map(str, s_counts.problem_ids)) == set(map(str, l_counts.problem_ids))
+    skipped: list[str] = []
+    bins = bins_for_run(small, kind=kind, n_bins=n_bins) if same else None
+    if not same:
+        skipped.append("bins: the runs do not share problems, so only all problems are compared "
+                       "(unpaired)")
+    extrapolate, label = None, "extrapolated"
+    if max(xs) > pool:
+        law = BetaBinomialLaw().fit(s_counts.n, s_counts.c)
+        extrapolate = law.predict_per_problem
+        label = "extrapolated (beta-binomial posterior per problem)"
+    common = dict(ratio=ratio, r_values=r_values, bins=bins, n_boot=n_boot, alpha=alpha)
+    results = [
+        exchange(small_curve, large_curve, rng=gen, extrapolate=extrapolate,
+                 extrapolate_label=label, note=ORACLE_NOTE, **common)  # type: ignore[arg-type]
+    ]
+    # majority voting (a deployable selection strategy): engine, else the published curve
+    pool_ok = small.pool is not None and small.pool.answer is not None
+    if pool_ok and max(xs) <= int(small.pool.sizes.min()):  # type: ignore[union-attr]
+        maj = simulate(small, "majority", _curve_budgets(xs, pool), rng=gen)
+        results.append(
+            exchange(maj, large_curve, rng=gen, note="majority voting (engine, Monte Carlo)",
+                     **common)  # type: ignore[arg-type]
+        )
+    else:
+        published = (small.run.meta or {}).get("published") or {}
+        grid, acc = published.get("sel_grid"), published.get("selection")
+        if grid is None or acc is None:
+            skipped.append("majority: the small run has no answer keys covering the budgets and "
+                           "no published selection curve")
+        else:
+            try:
+                results.append(exchange_published(
+                    grid, acc, large_curve, ratio=ratio, n_small_problems=s_counts.n_problems,
+                    small_run=small.run_id, strategy="majority (published curve)",
+                    r_values=r_values, alpha=alpha,
+                ))
+            except (ValueError, BudgetError) as exc:
+                skipped.append(f"majority (published curve): {exc}")
+    return ExchangeReport(tuple(results), tuple(skipped))
