@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar, overload
@@ -131,6 +132,18 @@ def _loads(text: str) -> Any:
     return json.loads(text, parse_constant=_reject_constant)
 
 
+_CONSTANT_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:\s*(?:NaN|-?Infinity)\b')
+
+
+def _constant_where(text: str) -> tuple[int | None, str | None]:
+    """(1-based line, key) of the first `"key": NaN/Infinity` in `text`, so the error can
+    name the field; (None, None) when the constant is not a field value (e.g. in an array)."""
+    m = _CONSTANT_KEY.search(text)
+    if m is None:
+        return None, None
+    return text.count("\n", 0, m.start()) + 1, m.group(1)
+
+
 def _ends_inside_value(exc: json.JSONDecodeError, text: str) -> bool:
     """Whether decoding failed because the text stops inside a JSON value (a truncation):
     the error is at the end of the input, or a string opened and never closed (it then runs
@@ -164,7 +177,8 @@ def read_json(path: Path, file: str) -> Any:
             ) from exc
         raise InputError(file, exc.lineno, None, f"malformed JSON: {exc.msg}") from exc
     except ValueError as exc:
-        raise InputError(file, None, None, f"malformed JSON: {exc}") from exc
+        line, key = _constant_where(text)
+        raise InputError(file, line, key, f"malformed JSON: {exc}") from exc
 
 
 def read_jsonl(path: Path, file: str) -> list[tuple[int, Any]]:
@@ -198,7 +212,7 @@ def read_jsonl(path: Path, file: str) -> list[tuple[int, Any]]:
             msg = f"malformed JSON: {exc.msg} (column {exc.colno})"
             raise InputError(file, i, None, msg) from exc
         except ValueError as exc:
-            raise InputError(file, i, None, f"malformed JSON: {exc}") from exc
+            raise InputError(file, i, _constant_where(line)[1], f"malformed JSON: {exc}") from exc
     return out
 
 
