@@ -24,12 +24,14 @@ def _increasing(n: int, rng: np.random.Generator) -> np.ndarray:
     return np.concatenate([start, start + np.cumsum(steps, axis=1)], axis=1)
 
 
-@pytest.mark.parametrize("shape", ["increasing", "plateau"])
+@pytest.mark.parametrize("shape", ["increasing", "plateau", "falling"])
 def test_efficiency_is_exactly_one_when_the_baseline_is_the_only_candidate(shape: str) -> None:
     rng = np.random.default_rng(1)
     rows = _increasing(60, rng)
     if shape == "plateau":  # saturating problems: flat from budget 2 on
         rows[:, 1:] = rows[:, [1]]
+    if shape == "falling":  # majority voting can fall with N (rare correct answers)
+        rows = rows[:, ::-1].copy()
     base = curve("weighted_bon", rows)
     bins = rng.integers(0, 3, size=60)
     res = compute_optimal_policy([base], bins, rng=2, n_resamples=300)
@@ -165,9 +167,13 @@ def test_log_budget_interpolation_by_hand() -> None:
     # a saturated bin (both at 100% from budget 1) is 1, not "the baseline needs 1/8"
     eff = efficiency_ratio(grid, np.ones(4), np.ones(4))
     assert eff.budget.tolist() == [1.0] * 4 and eff.bound.tolist() == [0] * 4
-    # both curves above the target before the grid starts: not identified
-    eff = efficiency_ratio(grid, np.array([0.5, 0.4, 0.6, 0.7]), np.array([0.5, 0.45, 0.6, 0.7]))
+    # both curves above the target before the grid starts: not identified ...
+    eff = efficiency_ratio(grid, np.array([0.5, 0.4, 0.6, 0.7]), np.array([0.6, 0.45, 0.6, 0.7]))
     assert eff.bound[1] == NONE
+    # ... unless the curves coincide up to there: then exactly 1 (a falling majority curve)
+    falling = np.array([0.5, 0.4, 0.3, 0.2])
+    eff = efficiency_ratio(grid, falling, falling)
+    assert eff.budget.tolist() == [1.0] * 4 and eff.bound.tolist() == [0] * 4
     # a dip is ignored: [0.2, .5, .4, .6] -> running max [.2, .5, .5, .6];
     # 0.45 lies 5/6 of the way from budget 1 to 2 in accuracy -> 2^(5/6)
     r = required_budget(grid, np.array([0.2, 0.5, 0.4, 0.6]), np.array([0.45]))

@@ -13,8 +13,8 @@ easy problems, say) it needs the first budget of the plateau, so a saturated bin
 the meaningless "baseline needs 1/8 of the budget". Both curves are made monotone first
 (running maximum over the grid): "the budget a curve needs" is the smallest budget at which it
 has reached the accuracy, so a dip at a larger budget (majority voting can dip) does not create
-a second crossing. With the baseline as the only candidate the two curves coincide and the
-ratio is exactly 1.
+a second crossing. Where the two curves coincide on every grid budget up to x (the baseline
+as the only candidate, say) the ratio is exactly 1, whatever their shape.
 
 Targets outside a curve's range cannot be inverted without extrapolating, which this module
 never does: a target the baseline never reaches within the grid gives the largest grid budget and
@@ -128,4 +128,10 @@ def efficiency_ratio(
     num = required_budget(x, baseline, pol)
     den = required_budget(x, pol, pol)
     bound = np.where(den.bound == UPPER, np.where(num.bound == UPPER, NONE, LOWER), num.bound)
-    return RequiredBudget(num.budget / den.budget, bound.astype(np.int8))
+    ratio = num.budget / den.budget
+    # curves that coincide up to x need the same budget for any accuracy they reach: exactly 1
+    # (this also covers the cases the grid alone cannot identify, e.g. a falling majority curve)
+    same = np.cumprod(np.abs(np.asarray(baseline, dtype=float) - pol) <= _TOL, axis=-1) > 0
+    ratio = np.where(same, 1.0, ratio)
+    bound = np.where(same, EXACT, bound)
+    return RequiredBudget(ratio, bound.astype(np.int8))

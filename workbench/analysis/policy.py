@@ -490,7 +490,9 @@ def _summaries(
     acc = np.concatenate([pol_sum / n, pol_sum.sum(1, keepdims=True) / counts.sum()], axis=1)
     base = np.concatenate([base_sum / n, base_sum.sum(1, keepdims=True) / counts.sum()], axis=1)
     eff = efficiency_ratio(x, base, acc)
-    return _Stats(acc, base, acc - base, eff.budget, eff.bound)
+    gain = acc - base
+    gain[np.abs(gain) < _TIE] = 0.0  # same choice, different summation order: no -0.000
+    return _Stats(acc, base, gain, eff.budget, eff.bound)
 
 
 def _bootstrap(
