@@ -6,7 +6,6 @@ stderr and a non-zero exit.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -204,19 +203,10 @@ def datasets_verify(name: str | None, as_json: bool) -> None:
 # -- workbench ingest -------------------------------------------------------------------------
 def read_dataset(ds: Dataset) -> list[RunBundle]:
     """Verify a registered dataset's files and convert them with its importer."""
-    module_name = f"workbench.importers.{ds.importer}"
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        raise DataSourceError(
-            f"dataset {ds.name!r}: its importer {module_name} is not installed"
-        ) from None
+    from workbench.importers import read_dataset as read_registered
+
     with _file_bar(ds, f"read {ds.name}") as hook:
-        files = ds.files(progress=hook)
-    bundles: list[RunBundle] = module.read(files)
-    return bundles
+        return read_registered(ds, progress=hook)
 
 
 def _read_user_path(path: Path) -> list[RunBundle]:

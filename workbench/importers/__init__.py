@@ -131,4 +131,32 @@ def read_path(
     )
 
 
-__all__ = ["FORMATS", "detect_format", "read_path"]
+def read_dataset(dataset: Any, *, progress: Any = None) -> list[RunBundle]:
+    """Verify a registered dataset's files and convert them with its importer.
+
+    `dataset` is a `workbench.sources.Dataset` or its name; `progress(relpath)` is called per
+    file read (the CLI's progress bar). Raises `DataSourceError` if its importer is missing.
+
+    >>> [b.run.run_id for b in read_dataset("qwen25-math-rm")]  # doctest: +SKIP
+    ['qwen25-math-rm/math-cot-100']
+    """
+    import importlib
+
+    from workbench.errors import DataSourceError
+    from workbench.sources import get_dataset
+
+    ds = get_dataset(dataset) if isinstance(dataset, str) else dataset
+    module_name = f"workbench.importers.{ds.importer}"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        raise DataSourceError(
+            f"dataset {ds.name!r}: its importer {module_name} is not installed"
+        ) from None
+    bundles: list[RunBundle] = module.read(ds.files(progress=progress))
+    return bundles
+
+
+__all__ = ["FORMATS", "detect_format", "read_dataset", "read_path"]
