@@ -27,6 +27,8 @@ from workbench.engine.budgets import check_budgets
 
 _CHUNK = 1 << 22
 """Largest intermediate array (elements) built at once; bounds memory for huge pools."""
+_TAIL_LOG = 42
+"""exp(-42) < 2^-60: the tail mass `best_of_n` may leave out (see `_rank_cutoff`)."""
 
 
 def pass_at_k(
@@ -75,24 +77,39 @@ def pass_at_k(
     return out
 
 
-def rank_weights(m: int, budgets: np.ndarray, *, replace: bool = False) -> np.ndarray:
-    """(B, M) probability that the sample at rank r (0-based, best first) is an N-subset's max.
+def rank_weights(
+    m: int, budgets: np.ndarray, *, replace: bool = False, ranks: int | None = None
+) -> np.ndarray:
+    """(B, R) probability that the sample at rank r (0-based, best first) is an N-subset's max.
 
     Without replacement ``C(M-r-1, N-1)/C(M, N)`` for 0-based r, built by the ratio of
     consecutive ranks ``(M-r-N+1)/(M-r)`` (a cumulative product: no factorials, no overflow).
-    With replacement (N independent draws) ``((M-r)/M)^N - ((M-r-1)/M)^N``.
+    With replacement (N independent draws) ``((M-r)/M)^N - ((M-r-1)/M)^N``. Only the first
+    `ranks` ranks are returned (default all M).
 
     >>> rank_weights(3, np.array([1, 2, 3])).round(4).tolist()
     [[0.3333, 0.3333, 0.3333], [0.6667, 0.3333, 0.0], [1.0, 0.0, 0.0]]
     """
     nb = np.asarray(budgets, dtype=np.int64)[:, None]
-    r = np.arange(m)[None, :]
+    width = m if ranks is None else min(ranks, m)
+    r = np.arange(width)[None, :]
     if replace:
         return np.asarray(((m - r) / m) ** nb - ((m - r - 1) / m) ** nb)
-    ratio = np.empty((nb.shape[0], m))
+    ratio = np.empty((nb.shape[0], width))
     ratio[:, 0] = nb[:, 0] / m
     ratio[:, 1:] = np.maximum(m - r[:, 1:] - nb + 1, 0) / (m - r[:, 1:])
     return np.asarray(np.cumprod(ratio, axis=1))
+
+
+def _rank_cutoff(m: int, n: int, replace: bool) -> int:
+    """Ranks past which an N-subset's maximum lies with probability below 2^-60.
+
+    P(max rank >= J) = C(M-J, N)/C(M, N) <= (1 - J/M)^N <= exp(-J N / M) (the same bound
+    holds with replacement), so J = ceil(42 M / N) leaves out less than 2^-60 of the mass:
+    below the rounding of the float64 sum, so the truncated product is exact to machine
+    precision while skipping most of the (samples x budgets) product for large N.
+    """
+    return min(m, -(-_TAIL_LOG * m // n))
 
 
 def tie_group_means(sorted_scores: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
@@ -135,14 +152,29 @@ def best_of_n(
     nb = check_budgets(budgets, sizes, replace=replace)
     out = np.empty((len(sizes), len(nb)))
     for m in np.unique(sizes):
+        m = int(m)
         rows = np.flatnonzero(sizes == m)
-        w = rank_weights(int(m), nb, replace=replace)
-        step = max(1, _CHUNK // int(m))
+        step = max(1, _CHUNK // m)
+        blocks = _budget_blocks(m, nb, replace)
         for lo in range(0, len(rows), step):
             r = rows[lo:lo + step]
             s = score[r, :m]
-            order = np.argsort(-s, axis=1, kind="stable")
+            order = np.argsort(-s, axis=1)  # order within ties is irrelevant: groups average
             ss = np.take_along_axis(s, order, axis=1)
-            vv = np.take_along_axis(values[r, :m], order, axis=1)
-            out[r] = tie_group_means(ss, vv) @ w.T
+            y = tie_group_means(ss, np.take_along_axis(values[r, :m], order, axis=1))
+            for cols, weights in blocks:
+                out[np.ix_(r, cols)] = y[:, :weights.shape[1]] @ weights.T
     return out
+
+
+def _budget_blocks(
+    m: int, nb: np.ndarray, replace: bool
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Budgets grouped by doubling N, each with its rank weights cut at the block's cutoff."""
+    level = np.floor(np.log2(nb)).astype(np.int64)
+    blocks = []
+    for lv in np.unique(level):
+        cols = np.flatnonzero(level == lv)
+        cut = _rank_cutoff(m, int(nb[cols].min()), replace)
+        blocks.append((cols, rank_weights(m, nb[cols], replace=replace, ranks=cut)))
+    return blocks

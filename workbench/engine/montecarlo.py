@@ -72,28 +72,35 @@ def vote_share(
 ) -> np.ndarray:
     """Expected correctness of the winning answer, ties shared uniformly.
 
-    `counts` (..., K) are votes per answer; without `sums` the answer with most votes wins
-    (majority), with `sums` (..., K) the answer with the largest score sum among answers that
-    received at least one vote wins (weighted best-of-N). `class_correct` broadcasts against
-    (..., K). No vote at all (every drawn sample had no answer) scores 0.
+    `counts` (P, ..., K) are votes per answer for P problems; without `sums` the answer with
+    most votes wins (majority), with `sums` (P, ..., K) the answer with the largest score sum
+    among answers that received at least one vote wins (weighted best-of-N). `class_correct`
+    is each answer's correctness, (P, K) per problem or (K,) shared by all rows. No vote at
+    all (every drawn sample had no answer) scores 0. Returns (P, ...).
 
-    >>> vote_share(np.array([[2, 2, 1]]), np.array([1.0, 0.0, 0.0])).tolist()
+    >>> vote_share(np.array([[2, 2, 1]]), np.array([[1.0, 0.0, 0.0]])).tolist()
     [0.5]
     >>> vote_share(np.array([[2, 1]]), np.array([1.0, 0.0]), np.array([[0.2, 0.9]])).tolist()
     [0.0]
     """
-    present = counts > 0
+    p, k = counts.shape[0], counts.shape[-1]
     if sums is None:
-        top = counts.max(axis=-1)
-        tied = (counts == top[..., None]) & present
+        top = counts.max(axis=-1, keepdims=True)
+        tied = counts == top
+        valid = top[..., 0] > 0
     else:
-        s = np.where(present, sums, -np.inf)
-        top = s.max(axis=-1)
+        s = np.where(counts > 0, sums, -np.inf)
+        top = s.max(axis=-1, keepdims=True)
+        valid = np.isfinite(top[..., 0])
         tol = _TIE_RTOL * np.maximum(1.0, np.abs(np.where(np.isfinite(top), top, 0.0)))
-        tied = present & (s >= (top - tol)[..., None])
-    n_tied = tied.sum(axis=-1)
-    hit = (tied * class_correct).sum(axis=-1)
-    return np.where(n_tied > 0, hit / np.maximum(n_tied, 1), 0.0)
+        tied = s >= top - tol
+    flat = tied.reshape(p, -1, k).astype(float)
+    n_tied = flat.sum(axis=-1)
+    cc = np.asarray(class_correct, dtype=float)
+    # one matrix product per problem: tied indicators x class correctness
+    hit = flat @ cc if cc.ndim == 1 else np.matmul(flat, cc[:, :, None])[..., 0]
+    share = np.where(valid.reshape(p, -1), hit / np.maximum(n_tied, 1), 0.0)
+    return share.reshape(counts.shape[:-1])
 
 
 def vote_curve(
@@ -157,7 +164,8 @@ def vote_curve(
         if cols.size == 0:
             continue
         mc[np.ix_(rows, cols)] = True
-        tasks.extend(_plan(rows, cols, nb, m, k, codes, ccg, wts, draws, replace))
+        tasks.extend(_plan(rows, cols, nb, m, k, codes, ccg, wts, draws, replace,
+                           gen.spawn(1)[0]))
     children = gen.spawn(len(tasks)) if tasks else []
     results = _run(tasks, children, n_jobs, progress)
     for (rows, cols, r0, _), (s1_blk, s2_blk, rep_blk) in zip(tasks, results, strict=True):
@@ -201,28 +209,41 @@ Task = tuple[np.ndarray, np.ndarray, int, dict]
 def _plan(
     rows: np.ndarray, cols: np.ndarray, nb: np.ndarray, m: int, k: int, codes: np.ndarray,
     cc: np.ndarray, wts: np.ndarray | None, draws: int, replace: bool,
+    shuffle: np.random.Generator,
 ) -> list[Task]:
-    """Split one pool size's work into blocks of (problems x replicates) of bounded memory."""
+    """Split one pool size's work into blocks of (problems x replicates) of bounded memory.
+
+    Each problem's samples are first put in a random order of its own (once): the blocks'
+    orderings are then shared by problems without sharing sample indices, so any structure
+    in the cached order (batches, seeds) cannot correlate problems within a replicate.
+    """
     order = np.argsort(nb[cols], kind="stable")
     cols = cols[order]
-    bud = nb[cols]
-    ub, bracket_of_budget = np.unique(bud, return_inverse=True)
+    ub, bracket_of_budget = np.unique(nb[cols], return_inverse=True)
     length = int(ub[-1])
     # bracket of each position of the ordering: the first budget whose prefix contains it
     pos_bracket = np.searchsorted(ub, np.arange(length), side="right")
-    width = max(length, len(ub) * (k + 1))
+    kk = k + 1
+    width = max(length, len(ub) * kk)
     pc = max(1, min(len(rows), _BLOCK // width))
     rc = max(1, min(draws, _BLOCK // (pc * width)))
+    relabel = np.argsort(shuffle.random((len(rows), m)), axis=1)
+    codes = np.take_along_axis(codes, relabel, axis=1)
+    if wts is not None:
+        wts = np.take_along_axis(wts, relabel, axis=1)
+    # bin of a vote = ((problem * rc + replicate) * brackets + bracket) * kk + (code + 1);
+    # the problem part is folded into the codes once, the rest is added per block
+    stride = rc * len(ub) * kk
     tasks: list[Task] = []
     for lo in range(0, len(rows), pc):
         sel = slice(lo, lo + pc)
-        # codes shifted by one (0 = no answer) and doubled so rotated indices need no modulo
-        c2 = np.concatenate([codes[sel], codes[sel]], axis=1) + 1
-        w2 = None if wts is None else np.concatenate([wts[sel], wts[sel]], axis=1)
+        n_p = len(rows[sel])
+        folded = codes[sel] + 1 + (np.arange(n_p, dtype=np.int64) * stride)[:, None]
+        offsets = ((np.arange(rc)[:, None] * len(ub) + pos_bracket[None, :]) * kk)
         job = {
-            "codes2": c2, "wts2": w2, "cc": cc[sel], "m": m, "k": k, "length": length,
-            "pos_bracket": pos_bracket, "n_brackets": len(ub),
-            "bracket_of_budget": bracket_of_budget, "replace": replace,
+            "codes": folded, "wts": None if wts is None else wts[sel], "cc": cc[sel],
+            "m": m, "kk": kk, "length": length, "n_brackets": len(ub), "rc": rc,
+            "offsets": offsets, "bracket_of_budget": bracket_of_budget, "replace": replace,
         }
         for r0 in range(0, draws, rc):
             tasks.append((rows[sel], cols, r0, {**job, "reps": min(rc, draws - r0)}))
@@ -255,13 +276,13 @@ def _run(
 
 
 def _block(
-    gen: np.random.Generator, *, codes2: np.ndarray, wts2: np.ndarray | None, cc: np.ndarray,
-    m: int, k: int, length: int, pos_bracket: np.ndarray, n_brackets: int,
+    gen: np.random.Generator, *, codes: np.ndarray, wts: np.ndarray | None, cc: np.ndarray,
+    m: int, kk: int, length: int, n_brackets: int, rc: int, offsets: np.ndarray,
     bracket_of_budget: np.ndarray, replace: bool, reps: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One block: `reps` replicates for the block's problems; returns (sum, sum of squares)
     over replicates per (problem, budget) and the per-replicate sums over problems."""
-    pc = codes2.shape[0]
+    pc = codes.shape[0]
     if replace:
         idx = gen.integers(0, m, size=(reps, length))
     else:
@@ -272,18 +293,17 @@ def _block(
             idx = np.take_along_axis(part, inner, axis=1)
         else:
             idx = np.argsort(keys, axis=1)
-    shift = gen.integers(0, m, size=(pc, reps))
-    flat = (np.arange(pc) * (2 * m))[:, None, None] + shift[:, :, None] + idx[None, :, :]
-    kk = k + 1
-    base = (np.arange(pc * reps).reshape(pc, reps, 1) * n_brackets + pos_bracket[None, None, :])
-    bins = (base * kk + codes2.ravel()[flat]).ravel()
-    size = pc * reps * n_brackets * kk
-    counts = np.bincount(bins, minlength=size).reshape(pc, reps, n_brackets, kk)
+    bins = np.take(codes, idx, axis=1)  # (pc, reps, length)
+    bins += offsets[None, :reps]
+    size = pc * rc * n_brackets * kk
+    shape = (pc, rc, n_brackets, kk)
+    counts = np.bincount(bins.ravel(), minlength=size).reshape(shape)[:, :reps]
     np.cumsum(counts, axis=2, out=counts)
     sums = None
-    if wts2 is not None:
-        sums = np.bincount(bins, weights=wts2.ravel()[flat].ravel(), minlength=size)
-        sums = np.cumsum(sums.reshape(pc, reps, n_brackets, kk), axis=2)[..., 1:]
-    share = vote_share(counts[..., 1:], cc[:, None, None, :], sums)  # (pc, reps, brackets)
+    if wts is not None:
+        w = np.take(wts, idx, axis=1).ravel()
+        sums = np.bincount(bins.ravel(), weights=w, minlength=size).reshape(shape)[:, :reps]
+        sums = np.cumsum(sums[..., 1:], axis=2)
+    share = vote_share(counts[..., 1:], cc, sums)  # (pc, reps, brackets)
     y = share[:, :, bracket_of_budget]
     return y.sum(axis=1), (y * y).sum(axis=1), y.sum(axis=0)
