@@ -134,6 +134,7 @@ class TreeConfig:
 
     judge: str  # name of a [[judge]] whose scores become node scores
     branching: int = 4
+    root_branching: int | None = None  # children of the root (default: branching)
     max_depth: int = 3  # the depth-max_depth node is the rest of the solution (terminal)
     frontier: int = 0  # 0 = expand every non-terminal node; K = the top K by score per depth
     problems: int | None = None  # the first k problems get a tree (default: all)
@@ -371,6 +372,8 @@ def _check(cfg: CollectConfig) -> None:
         _need(t.judge in names and any(j.name == t.judge for j in cfg.judge), "tree.judge",
               f"must name a [[judge]], got {t.judge!r}; judges: {[j.name for j in cfg.judge]}")
         _need(t.branching >= 1, "tree.branching", f"must be >= 1, got {t.branching}")
+        _need(t.root_branching is None or t.root_branching >= 1, "tree.root_branching",
+              f"must be >= 1, got {t.root_branching}")
         _need(t.max_depth >= 1, "tree.max_depth", f"must be >= 1, got {t.max_depth}")
         _need(t.frontier >= 0, "tree.frontier", f"must be >= 0, got {t.frontier}")
         _need(t.problems is None or t.problems >= 1, "tree.problems", "must be >= 1")

@@ -65,6 +65,8 @@ class FakeOpenAIServer:
 
     `transient_failures=k` makes each distinct request fail k times with `error_status` before
     it succeeds; `retry_after` adds that header (seconds). `delay` sleeps before each reply.
+    `fail_after=k` answers the first k requests, then fails every later one with HTTP 500 (an
+    endpoint that dies mid-collection).
     """
 
     def __init__(
@@ -74,7 +76,10 @@ class FakeOpenAIServer:
         error_status: int = 503,
         retry_after: float | None = None,
         delay: float = 0.0,
+        fail_after: int | None = None,
     ) -> None:
+        self.fail_after = fail_after
+        self._served = 0
         self.transient_failures = transient_failures
         self.error_status = error_status
         self.retry_after = retry_after
@@ -124,6 +129,15 @@ class FakeOpenAIServer:
                         fail = True
                     else:
                         fail = False
+                with fake.log.lock:
+                    if fake.fail_after is not None and fake._served >= fake.fail_after:
+                        dead = True
+                    else:
+                        dead = False
+                        fake._served += 0 if fail else 1
+                if dead:
+                    self._send(500, {"error": "the server died"})
+                    return
                 if fail:
                     headers = {}
                     if fake.retry_after is not None:
@@ -148,7 +162,10 @@ class FakeOpenAIServer:
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
                 self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client went away (e.g. a killed collection): nothing to do
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True

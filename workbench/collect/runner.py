@@ -46,6 +46,8 @@ from workbench.collect.treebank import (
     build_tree_nodes,
     child_id,
     depth_of,
+    id_width,
+    n_children,
     node_is_terminal,
     parent_of,
     path_steps,
@@ -409,7 +411,9 @@ async def _tree_stages(s: _Session, policy: Policy, judge: Judge, problems: list
                 "seed": seed,
             }
 
-        child_keys = [(pid, child_id(n, i)) for pid, n in to_expand for i in range(t.branching)]
+        width = id_width(t)
+        child_keys = [(pid, child_id(n, i, width)) for pid, n in to_expand
+                      for i in range(n_children(n, t))]
         await s.stage(f"tree-d{child_depth}", gen, child_keys, grow)
         node_cache = nodes_by_problem()
 
@@ -515,6 +519,7 @@ def _run_record(cfg: CollectConfig, run_id: str, dataset: str, extra: dict[str, 
             "separator": s.separator, "stop": list(s.stop), "seed": cfg.seed,
         },
         prompt=s.system,
+        meta=meta,
     )
 
 
@@ -575,6 +580,7 @@ def _assemble(s: _Session, problems: list[Problem]) -> list[tuple[RunBundle, Pat
                 p, per_problem.get(p.problem_id, {}), scores.get(p.problem_id, {}), t))
         fallbacks["tree:" + t.judge] = sum(1 for _, v in judged.items() if v["fallback"])
         tree_meta = {"tree": {"verifier": t.judge, "branching": t.branching,
+                              "root_branching": t.root_branching or t.branching,
                               "max_depth": t.max_depth, "frontier": t.frontier,
                               "problems": len(tree_problems)}}
     bundle.run = _run_record(cfg, cfg.run_id, dataset, {

@@ -3,7 +3,8 @@
 Layout (one tree per problem):
 
 - root: node_id "root", depth 0, text = the question, no score.
-- the i-th child (0-based) of node X is "i" when X is the root, else "X.i"; its text is one
+- the i-th child (0-based) of node X is "i" when X is the root, else "X.i" (i zero-padded when
+  a node has more than 10 children, so ids sort in generation order); its text is one
   sampled next step (the continuation of the path's steps, stopped at the step separator),
   its `tokens` the generated token count and its `score` the judge's "is the last step correct"
   score of the path ending at it.
@@ -33,8 +34,20 @@ from workbench.store.records import Problem, TreeNode
 ROOT = "root"
 
 
-def child_id(parent: str, i: int) -> str:
-    return str(i) if parent == ROOT else f"{parent}.{i}"
+def child_id(parent: str, i: int, width: int = 1) -> str:
+    """Id of the i-th child; `width` zero-pads the index so ids sort in generation order."""
+    own = f"{i:0{width}d}"
+    return own if parent == ROOT else f"{parent}.{own}"
+
+
+def id_width(tcfg: TreeConfig) -> int:
+    """Digits of a child index in node ids (1 up to 10 children per node)."""
+    return len(str(max(tcfg.branching, tcfg.root_branching or 0) - 1))
+
+
+def n_children(node_id: str, tcfg: TreeConfig) -> int:
+    """How many children a fully expanded node has (the root may be wider)."""
+    return (tcfg.root_branching or tcfg.branching) if node_id == ROOT else tcfg.branching
 
 
 def parent_of(node_id: str) -> str | None:
@@ -108,7 +121,7 @@ def build_tree_nodes(
             parent_id=None,
             depth=0,
             text=problem.question,
-            expanded=_all_children(ROOT, children, tcfg.branching),
+            expanded=_all_children(ROOT, children, tcfg),
         )
     ]
     for n in sorted(done, key=_order_key):
@@ -129,15 +142,16 @@ def build_tree_nodes(
                 is_terminal=terminal,
                 answer_key=answer,
                 is_correct=is_correct(answer, problem.gold_answer) if terminal else None,
-                expanded=(not terminal) and _all_children(n, children, tcfg.branching),
+                expanded=(not terminal) and _all_children(n, children, tcfg),
             )
         )
     return out
 
 
-def _all_children(node: str, children: dict[str, list[str]], branching: int) -> bool:
+def _all_children(node: str, children: dict[str, list[str]], tcfg: TreeConfig) -> bool:
     have = set(children.get(node, []))
-    return all(child_id(node, i) in have for i in range(branching))
+    width = id_width(tcfg)
+    return all(child_id(node, i, width) in have for i in range(n_children(node, tcfg)))
 
 
 def nodes_at_depth(gen: Iterable[str], depth: int) -> list[str]:
