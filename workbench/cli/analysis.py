@@ -1,4 +1,4 @@
-"""Analysis commands: `workbench bins`, `workbench fit`, `workbench exchange`.
+"""Analysis commands: `workbench bins`, `fit`, `exchange`, `optimize`, `plan`.
 
 A thin layer over `workbench.analysis`: parse options, open the store read-only, call the
 library, print a table (or JSON with --json). To add a command, define it below and append it
@@ -8,7 +8,9 @@ to `COMMANDS`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ import click
 import numpy as np
 import pandas as pd
 
+from workbench.analysis.budget_axis import UNITS
 from workbench.analysis.exchange import SNELL_R, exchange_runs
 from workbench.analysis.fits import aic_table, fit_run
 from workbench.analysis.inputs import bins_for_run
@@ -233,4 +236,255 @@ def exchange(small_run: str, large_run: str, ratio: float | None, r_text: str, k
         click.echo(f"\nnot compared: {note}")
 
 
-COMMANDS: list[click.Command] = [bins, fit, exchange]
+# -- optimize / plan (compute-optimal policy and budget planner) ------------------------------
+def _int_list(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
+    if value is None:
+        return None
+    try:
+        out = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integers, got {value!r}") from None
+    if not out or any(v < 1 for v in out):
+        raise click.BadParameter(f"expected positive integers, got {value!r}")
+    return sorted(set(out))
+
+
+def _policy_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by `optimize` and `plan` (how the policy is built)."""
+    for option in reversed([
+        store_option,
+        click.option("--bins", "bin_kind", type=click.Choice(["oracle", "predicted"]),
+                     default="oracle", show_default=True,
+                     help="Difficulty bins: quantiles of pass@1 (oracle) or of the mean verifier "
+                          "score (predicted), from the first run's samples."),
+        click.option("--n-bins", type=click.IntRange(1, 50), default=5, show_default=True),
+        click.option("--budgets", callback=_int_list, default=None,
+                     help="Budgets in generations, e.g. 1,2,4,8 (default: powers of two up to "
+                          "the first run's smallest pool)."),
+        click.option("--folds", type=click.IntRange(2, None), default=2, show_default=True,
+                     help="K of the K-fold cross-fitting of the strategy choice."),
+        click.option("--bootstrap", "n_resamples", type=click.IntRange(0, None), default=1000,
+                     show_default=True, help="Bootstrap replicates over problems (0: none)."),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--draws", type=click.IntRange(1, None), default=1000, show_default=True,
+                     help="Monte-Carlo draws per problem for majority / weighted BoN / search."),
+        click.option("--oracle", "include_oracle", is_flag=True,
+                     help="Also consider pass@k (oracle coverage: an upper bound, not a "
+                          "deployable strategy)."),
+        json_option,
+    ]):
+        f = option(f)  # type: ignore[arg-type]
+    return f
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[tuple[Callable[[str], None], Callable[[int, int], None]]]:
+    """Progress hooks for the library: a status line per candidate curve, a bootstrap bar.
+
+    Drawn on stderr, only on a terminal (tqdm `disable=None`), never with --json.
+    """
+    from tqdm import tqdm
+
+    disable = None if enabled else True
+    status = tqdm(total=0, bar_format="{desc}", leave=False, disable=disable)
+    boot: dict[str, Any] = {}
+
+    def on_candidate(label: str) -> None:
+        status.set_description_str(f"curve: {label}")
+
+    def on_bootstrap(done: int, total: int) -> None:
+        if "bar" not in boot:
+            boot["bar"] = tqdm(total=total, desc="bootstrap", unit="rep", leave=False,
+                               disable=disable)
+        boot["bar"].update(done - boot["bar"].n)
+
+    try:
+        yield on_candidate, on_bootstrap
+    finally:
+        status.close()
+        if "bar" in boot:
+            boot["bar"].close()
+
+
+def _build_policy(
+    runs: Sequence[str], *, store_path: Path | None, bin_kind: str, n_bins: int,
+    budgets: list[int] | None, unit: str, folds: int, n_resamples: int, seed: int, draws: int,
+    include_oracle: bool, show_progress: bool, pooled_grid: bool,
+) -> tuple[Any, Any, Any, dict[str, float]]:
+    """Candidates' curves, bins and the cross-fitted policy (+ timings), for both commands."""
+    from workbench.analysis.candidates import candidate_curves
+    from workbench.analysis.policy import compute_optimal_policy
+
+    times: dict[str, float] = {}
+    with open_store(store_path) as store, _progress(show_progress) as (on_cand, on_boot):
+        t0 = time.perf_counter()
+        cands = candidate_curves(store, list(runs), budgets=budgets,
+                                 include_oracle=include_oracle, draws=draws, rng=seed,
+                                 progress=on_cand)
+        run_bins = bins_for_run(load_run_data(store, runs[0]), kind=bin_kind, n_bins=n_bins)
+        times["curves"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        grid = _pooled_grid(cands.curves, unit) if pooled_grid else None
+        policy = compute_optimal_policy(
+            list(cands.curves), run_bins, baseline=cands.baseline, unit=unit, grid=grid,
+            folds=folds, n_resamples=n_resamples, rng=seed, progress=on_boot,
+        )
+        times["policy"] = time.perf_counter() - t0
+    return cands, run_bins, policy, times
+
+
+def _pooled_grid(curves: Sequence[Any], unit: str) -> np.ndarray | None:
+    """Every cost any candidate has in `unit`, so a plan may pick any run's budgets."""
+    from workbench.analysis.budget_axis import budget_costs
+
+    costs = np.concatenate([budget_costs(c, unit) for c in curves])
+    costs = np.unique(costs[np.isfinite(costs) & (costs > 0)])
+    return costs if costs.size else None
+
+
+def _num(v: float, fmt: str = "{:.3f}") -> str:
+    return fmt.format(v) if np.isfinite(v) else "-"
+
+
+def _interval(ci: Sequence[float], fmt: str = "{:.3f}") -> str:
+    return f"[{fmt.format(ci[0])}, {fmt.format(ci[1])}]" if all(np.isfinite(ci)) else ""
+
+
+def _policy_header(cands: Any, run_bins: Any, policy: Any, runs: Sequence[str],
+                   seed: int) -> None:
+    click.echo(f"runs: {', '.join(runs)}")
+    click.echo(f"bins: {run_bins.kind} ({run_bins.statistic}), {run_bins.n_bins} bins of "
+               f"{', '.join(map(str, run_bins.counts.tolist()))} problems (L1 = easiest)")
+    click.echo(f"candidates ({len(policy.candidates)}; baseline first):")
+    for c in policy.candidates:
+        click.echo(f"  - {c}")
+    for lab, why in cands.skipped:
+        click.echo(f"  - skipped {lab}: {why}")
+    click.echo(f"cross-fitting: {policy.folds}-fold, stratified by bin; bootstrap: "
+               f"{policy.n_resamples} replicates over problems, selection re-done in each "
+               f"(seed {seed}); {policy.confidence_level:.0%} percentile intervals")
+    if cands.oracle_only or policy.oracle:
+        click.echo("ORACLE: pass@k picks with the gold answer, so where it is used the accuracy "
+                   "is oracle coverage, an UPPER BOUND on any deployable strategy")
+
+
+def _notes(notes: Sequence[str]) -> None:
+    if notes:
+        click.echo("notes:")
+        for note in notes:
+            click.echo(f"  - {note}")
+
+
+@click.command("optimize")
+@click.argument("runs", nargs=-1, required=True)
+@click.option("--unit", type=click.Choice(UNITS), default="generations", show_default=True,
+              help="Budget axis (tokens/flops/money need token counts, parameter counts, "
+                   "prices).")
+@_policy_options
+def optimize(runs: tuple[str, ...], unit: str, as_json: bool, **kw: Any) -> None:
+    """Compute-optimal strategy per difficulty bin and budget, with CIs and efficiency ratios.
+
+    For each bin and budget the candidate configuration with the best accuracy is chosen on one
+    fold of problems and scored on the other (cross-fitting), and compared with the baseline
+    (weighted best-of-N with the run's verifier; majority without one; pass@k for counts-only
+    runs). Several RUNs on the same problems compete (the first sets problems, bins, baseline).
+
+    \b
+    Examples:
+      workbench optimize qwen25-math-rm/math-cot-100
+      workbench optimize tot-game24/gpt-4-cot tot-game24/gpt-4-direct --unit money
+      workbench optimize sampling-ceilings/llmonkeys-math-llama-3-8b --budgets 1,4,16,64,256
+    """
+    cands, run_bins, policy, times = _build_policy(
+        runs, unit=unit, show_progress=not as_json, pooled_grid=False, **kw
+    )
+    if as_json:
+        echo_json({**policy.to_dict(), "runs": list(runs), "bins_detail": run_bins.to_dict(),
+                   "skipped": [list(s) for s in cands.skipped], "seconds": times})
+        return
+    _policy_header(cands, run_bins, policy, runs, kw["seed"])
+    for name in [*policy.bins, "all"]:
+        sub = [e for e in policy.entries if e.bin == name]
+        click.echo(f"\nbin {name} ({sub[0].n_problems} problems)" if name != "all"
+                   else f"\nall bins ({sub[0].n_problems} problems; per-bin policy)")
+        df = pd.DataFrame({
+            f"budget ({unit})": [f"{e.budget:g}" for e in sub],
+            "policy": [e.label for e in sub],
+            "acc": [_num(e.accuracy) for e in sub],
+            "95% CI": [_interval(e.ci) for e in sub],
+            "baseline": [_num(e.baseline_accuracy) for e in sub],
+            "gain": [_num(e.gain, "{:+.3f}") for e in sub],
+            "gain 95% CI": [_interval(e.gain_ci, "{:+.3f}") for e in sub],
+            "efficiency": [e.efficiency_text for e in sub],
+            "eff. 95% CI": [_interval(e.efficiency_ci, "{:.2f}") for e in sub],
+        })
+        click.echo(df.to_string(index=False))
+    click.echo("")
+    _notes(policy.notes)
+    click.echo("efficiency = budget the baseline needs to reach the policy's accuracy / budget "
+               "the policy needs (log-budget interpolation); '>=' = lower bound (the baseline "
+               "never gets there within the cached budgets)")
+    click.echo(f"time: curves {times['curves']:.1f} s, policy + bootstrap {times['policy']:.1f} s")
+
+
+@click.command("plan")
+@click.argument("runs", nargs=-1, required=True)
+@click.option("--budget", type=float, default=None,
+              help="Expected budget per question, in --unit (maximise accuracy).")
+@click.option("--target", type=float, default=None,
+              help="Accuracy to reach at the least expected cost (instead of --budget).")
+@click.option("--unit", type=click.Choice(UNITS), default="generations", show_default=True)
+@click.option("--mix", default=None,
+              help="Share of questions per bin, L1 first, summing to 1 (default: observed).")
+@_policy_options
+def plan(runs: tuple[str, ...], budget: float | None, target: float | None, unit: str,
+         mix: str | None, as_json: bool, **kw: Any) -> None:
+    """Allocate a per-question budget across difficulty bins, or meet a target cheaply.
+
+    Builds the compute-optimal policy of the RUNs on the --unit axis (several runs on the same
+    problems compete, e.g. a small and a large model on FLOPs), then spends the budget where it
+    buys the most accuracy (greedy on each bin's concave hull; at most one bin mixes two
+    budgets). Says so explicitly when the cache cannot cover the request.
+
+    \b
+    Examples:
+      workbench plan qwen25-math-rm/math-cot-100 --budget 4
+      workbench plan tot-game24/gpt-4-cot tot-game24/gpt-4-direct --budget 0.05 --unit money
+      workbench plan sampling-ceilings/llmonkeys-math-llama-3-8b --target 0.8 --oracle
+    """
+    from workbench.analysis.planner import plan as make_plan
+
+    if (budget is None) == (target is None):
+        raise click.UsageError("give exactly one of --budget and --target")
+    weights = floats(mix, "--mix") or None
+    cands, run_bins, policy, times = _build_policy(
+        runs, unit=unit, show_progress=not as_json, pooled_grid=len(runs) > 1, **kw
+    )
+    result = make_plan(policy, budget=budget, target=target, mix=weights)
+    if as_json:
+        echo_json({**result.to_dict(), "runs": list(runs), "policy": policy.to_dict(),
+                   "seconds": times})
+        return
+    _policy_header(cands, run_bins, policy, runs, kw["seed"])
+    what = (f"a budget of {budget:g} {unit} per question" if budget is not None
+            else f"target accuracy {target:g}")
+    click.echo(f"\nplan for {what}:")
+    df = pd.DataFrame([
+        {"bin": b.bin, "weight": f"{b.weight:.3f}", "policy": c.label,
+         f"budget ({unit})": f"{c.budget:g}", "share": f"{c.share:.3f}",
+         "acc": _num(c.accuracy), "bin acc": _num(b.accuracy), "95% CI": _interval(b.ci)}
+        for b in result.bins for c in b.choices
+    ])
+    click.echo(df.to_string(index=False))
+    spend = ", ".join(f"{u} {v:.4g}" for u, v in result.costs.items() if np.isfinite(v))
+    click.echo(f"\nexpected accuracy {result.accuracy:.3f} {_interval(result.ci)}; expected "
+               f"budget {result.cost:.4g} {unit} per question (spend of the chosen "
+               f"configurations: {spend})")
+    click.echo(("covered: " if result.covered else "NOT COVERED by the cache: ") + result.message)
+    if result.oracle:
+        click.echo("ORACLE: the plan uses pass@k (gold-answer selection): an upper bound")
+    _notes(policy.notes)
+    click.echo(f"time: curves {times['curves']:.1f} s, policy + bootstrap {times['policy']:.1f} s")
+
+
+COMMANDS: list[click.Command] = [bins, fit, exchange, optimize, plan]
