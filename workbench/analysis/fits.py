@@ -93,7 +93,8 @@ def _selection_curve(data: RunData, rng: RngLike) -> tuple[Any, str]:
         acc = published["within_session"].get("selection")
     if grid is not None and acc is not None and np.any(np.asarray(acc, float) > 0):
         return (np.asarray(grid, float), np.asarray(acc, float)), (
-            "published majority curve (Run.meta['published'], aggregate: common sigma fitted)"
+            "published selection (majority) curve (Run.meta['published'], aggregate: common "
+            "sigma fitted)"
         )
     raise StrategyError(
         "no selection curve: the run has no answer keys for a majority curve (or fewer than 8 "

@@ -67,8 +67,14 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def _number(x: float, digits: int) -> str:
+    if np.isfinite(x) and x == round(x) and abs(x) < 1e12:
+        return f"{int(x)}"
+    return f"{x:.{digits}g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.2e}"
+
+
 def echo_frame(df: pd.DataFrame, digits: int = 4) -> None:
-    click.echo(df.to_string(index=False, float_format=lambda x: f"{x:.{digits}g}"))
+    click.echo(df.to_string(index=False, float_format=lambda x: _number(x, digits)))
 
 
 # -- bins --------------------------------------------------------------------------------------
@@ -165,10 +171,13 @@ def fit(run: str, law_name: str, extrapolate: str, ci_method: str, bootstrap: in
         if f.predictions is not None:
             pred = f.predictions.to_frame()
             if f.observed:
-                pred["observed"] = [f.observed.get(float(k)) for k in pred["k"]]
+                pred["observed"] = [f.observed.get(float(k), "-") for k in pred["k"]]
             click.echo(f"predictions ({f.predictions.method}, "
                        f"{100 * (1 - f.predictions.alpha):g}% interval):")
             echo_frame(pred)
+            if f.law in ("coverage", "saturating") and not bootstrap:
+                click.echo("note: the points of one curve are correlated; the delta interval "
+                           "treats them as independent and is too narrow. Use --bootstrap N.")
     if table is not None:
         click.echo("\n== model choice (AIC, same data)")
         echo_frame(table)
@@ -220,7 +229,8 @@ def exchange(small_run: str, large_run: str, ratio: float | None, r_text: str, k
         click.echo(f"\n== {res.small_run} (small) vs {res.large_run} (large), M = {res.ratio:.4g}")
         click.echo(f"strategy of the small model: {res.strategy}"
                    + (f"  -- {res.note}" if res.note else ""))
-        click.echo(f"large model: pass@1 (one generation). bins: {res.bins_kind} (small model). "
+        binned = "none" if res.bins_kind == "none" else f"{res.bins_kind} (of the small model)"
+        click.echo(f"large model: pass@1 (one generation). bins: {binned}. "
                    f"CI: {100 * (1 - res.alpha):g}% {res.ci_method}")
         if res.pairing_check is not None:
             click.echo(f"pairing check: Spearman rho of per-problem pass@1 = "
