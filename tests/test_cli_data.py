@@ -201,8 +201,8 @@ def test_ingest_defaults_real_mirror(mirror: Path, cli: Cli, tmp_path: Path) -> 
     # the table form lists the same runs
     code, out, _ = _run(cli, "runs", "--store", str(store))
     assert code == 0 and all(run_id in out for run_id in EXPECTED_RUNS)
-    # ingesting again changes nothing
+    # ingesting a dataset again changes nothing (one small dataset: reading all takes long)
     before = snapshot(store)
-    code, out, _ = _run(cli, "ingest", "--defaults", "--store", str(store))
-    assert code == 0 and out.count("already present") == len(EXPECTED_RUNS) + 1
+    code, out, _ = _run(cli, "ingest", "reflexion", "--store", str(store))
+    assert code == 0 and out.count("already present") == 2 + 1
     assert snapshot(store) == before
