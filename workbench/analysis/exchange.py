@@ -305,8 +305,9 @@ def exchange(
 
     check = None
     if paired and s_ids.size > 2 and np.any(np.isclose(small.budgets, 1.0)):
-        rho = stats.spearmanr(at_budget(small, 1.0)[0], large_pp).statistic
-        check = float(rho) if np.isfinite(rho) else None
+        small_p1 = at_budget(small, 1.0)[0]
+        if np.ptp(small_p1) > 0 and np.ptp(large_pp) > 0:  # undefined for a constant input
+            check = float(stats.spearmanr(small_p1, large_pp).statistic)
     how = f"paired, {method}" if paired else "unpaired, percentile"
     return ExchangeResult(
         small_run=small.run_id, large_run=large.run_id, ratio=float(ratio), strategy=small.label,
