@@ -33,14 +33,21 @@ from workbench.engine.strategies import best_of_n as _best_of_n  # noqa: F401  (
 from workbench.engine.strategies import majority as _majority  # noqa: F401
 from workbench.engine.strategies import pass_at_k as _pass_at_k  # noqa: F401
 from workbench.engine.strategies import weighted_bon as _weighted_bon  # noqa: F401
+from workbench.engine.strategies.beam import BeamSearch
 from workbench.engine.strategies.best_of_n import BestOfN
+from workbench.engine.strategies.bfs import BreadthFirst
+from workbench.engine.strategies.dvts import DVTS
+from workbench.engine.strategies.lookahead import Lookahead
 from workbench.engine.strategies.majority import Majority
+from workbench.engine.strategies.pass_at_attempts import PassAtAttempts
 from workbench.engine.strategies.pass_at_k import PassAtK
+from workbench.engine.strategies.revisions import Revisions
 from workbench.engine.strategies.weighted_bon import WeightedBoN
 from workbench.engine.strategy import STRATEGIES, Strategy, get_strategy, register
 
 __all__ = [
-    "STRATEGIES", "BestOfN", "BootstrapResult", "ConfidenceInterval", "Cost", "CostModel",
+    "DVTS", "STRATEGIES", "BeamSearch", "BestOfN", "BreadthFirst", "Lookahead", "PassAtAttempts",
+    "Revisions", "BootstrapResult", "ConfidenceInterval", "Cost", "CostModel",
     "CountsPool", "Curve", "MCEstimate", "Majority", "PassAtK", "RunData", "SamplePool",
     "Strategy", "WeightedBoN", "bootstrap_curve", "bootstrap_matrix", "check_budgets", "exact",
     "get_strategy", "load_run_data", "montecarlo", "paired_difference", "parse_prices",
