@@ -140,3 +140,36 @@ def test_many_bins_get_zero_padded_labels_that_sort_in_level_order() -> None:
     b = oracle_bins(_ids(12), np.arange(12.0), n_bins=12)
     assert b.labels[0] == "L01" and b.labels[-1] == "L12"
     assert list(b.labels) == sorted(b.labels)
+
+
+# -- adapters from the engine's run data (synthetic pools) ------------------------------------
+def test_bins_for_run_oracle_predicted_and_absolute_from_a_pool() -> None:
+    from workbench.analysis.inputs import bins_for_run
+    from workbench.engine import RunData, SamplePool
+
+    # synthetic ragged pool: problem "c" has 2 real samples; padding must not enter the means
+    pool = SamplePool.from_arrays(
+        correct=[[1, 1, 1, 0], [1, 0, 0, 0], [0, 0, 9, 9]],
+        score=[[0.9, 0.8, 0.7, 0.6], [0.5, 0.4, 0.3, 0.2], [0.1, 0.3, 99.0, 99.0]],
+        sizes=[4, 4, 2], problem_ids=["a", "b", "c"], verifier="orm",
+    )
+    data = RunData.from_pool(pool)
+    oracle = bins_for_run(data, kind="oracle", n_bins=3)
+    np.testing.assert_allclose(oracle.values, [0.75, 0.25, 0.0])
+    predicted = bins_for_run(data, kind="predicted", n_bins=3)
+    np.testing.assert_allclose(predicted.values, [0.75, 0.35, 0.2])
+    assert predicted.statistic == "mean score (orm)"
+    by_score = bins_for_run(data, kind="absolute", edges=[0, 0.5, 1], statistic="score")
+    assert by_score.as_mapping() == {"a": "L1", "b": "L2", "c": "L2"}
+
+
+def test_predicted_bins_refuse_counts_only_runs() -> None:
+    from workbench.analysis.inputs import bins_for_run
+    from workbench.engine import CountsPool, RunData
+    from workbench.errors import StrategyError
+
+    counts = CountsPool("toy", np.array(["a", "b"]), np.array([4, 4]), np.array([1, 2]))
+    with pytest.raises(StrategyError, match="per-problem counts only .*use --kind oracle"):
+        bins_for_run(RunData.from_pool(counts), kind="predicted")
+    with pytest.raises(ValueError, match="absolute bins need `edges`"):
+        bins_for_run(RunData.from_pool(counts), kind="absolute")

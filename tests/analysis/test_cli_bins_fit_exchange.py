@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from tests.store_helpers import mirror_path
+from tests.analysis.ceilings import ceilings_store
 from workbench.cli import cli
 from workbench.errors import RunNotFoundError
-from workbench.importers import sampling_ceilings as sc
-from workbench.store import RunStore
 
 MATH500 = "sampling-ceilings/math500-llama-3.2-1b"
 MONKEYS = "sampling-ceilings/llmonkeys-{}-llama-3-{}"
@@ -21,9 +18,7 @@ MONKEYS = "sampling-ceilings/llmonkeys-{}-llama-3-{}"
 @pytest.fixture(scope="module")
 def store_path(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("cli") / "store.duckdb"
-    folder: Path = mirror_path() / "sampling-ceilings"
-    with RunStore(path) as st:
-        st.ingest_many(sc.read({p.name: p for p in folder.iterdir()}))
+    ceilings_store(path).close()
     return str(path)
 
 

@@ -5,11 +5,11 @@ bootstrap on synthetic curves with known truth (labelled), and the REAL 8B-vs-70
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.analysis.ceilings import ceilings_store
 from tests.analysis.synthetic import curve
 from tests.store_helpers import mirror_path
 from workbench.analysis.bins import oracle_bins
@@ -25,7 +25,6 @@ from workbench.analysis.exchange import (
 from workbench.analysis.inputs import counts_curve
 from workbench.engine import load_run_data
 from workbench.errors import BudgetError
-from workbench.importers import sampling_ceilings as sc
 from workbench.store import RunStore
 
 
@@ -158,11 +157,7 @@ def test_published_curve_comparison_by_hand() -> None:
 # -- REAL: Llama-3-8B vs Llama-3-70B (Large Language Monkeys counts) -------------------------
 @pytest.fixture(scope="module")
 def store() -> RunStore:
-    folder: Path = mirror_path() / "sampling-ceilings"
-    st = RunStore(":memory:")
-    for bundle in sc.read({p.name: p for p in folder.iterdir()}):
-        st.ingest(bundle)
-    return st
+    return ceilings_store()
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,10 @@ this is an extrapolation check from 256 to 1280 samples, not a fully independent
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from tests.store_helpers import mirror_path
+from tests.analysis.ceilings import ceilings_store
 from workbench.analysis.inputs import counts_curve
 from workbench.analysis.laws import BetaBinomialLaw, CoverageLaw, ZeroInflatedBetaBinomialLaw
 from workbench.engine import CountsPool, load_run_data
@@ -25,11 +23,7 @@ from workbench.store import RunStore
 
 @pytest.fixture(scope="module")
 def store() -> RunStore:
-    folder: Path = mirror_path() / "sampling-ceilings"
-    st = RunStore(":memory:")
-    for bundle in sc.read({p.name: p for p in folder.iterdir()}):
-        st.ingest(bundle)
-    return st
+    return ceilings_store()
 
 
 def _counts(store: RunStore, run_id: str) -> CountsPool:
