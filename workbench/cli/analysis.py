@@ -335,10 +335,13 @@ def _build_policy(
         times["curves"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         grid = _pooled_grid(cands.curves, unit) if pooled_grid else None
-        policy = compute_optimal_policy(
-            list(cands.curves), run_bins, baseline=cands.baseline, unit=unit, grid=grid,
-            folds=folds, n_resamples=n_resamples, rng=seed, progress=on_boot,
-        )
+        try:
+            policy = compute_optimal_policy(
+                list(cands.curves), run_bins, baseline=cands.baseline, unit=unit, grid=grid,
+                folds=folds, n_resamples=n_resamples, rng=seed, progress=on_boot,
+            )
+        except ValueError as exc:  # the library names the offending option in its message
+            raise click.UsageError(str(exc)) from None
         times["policy"] = time.perf_counter() - t0
     return cands, run_bins, policy, times
 
@@ -470,7 +473,10 @@ def plan(runs: tuple[str, ...], budget: float | None, target: float | None, unit
     cands, run_bins, policy, times = _build_policy(
         runs, unit=unit, show_progress=not as_json, pooled_grid=len(runs) > 1, **kw
     )
-    result = make_plan(policy, budget=budget, target=target, mix=weights)
+    try:
+        result = make_plan(policy, budget=budget, target=target, mix=weights)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     if as_json:
         echo_json({**result.to_dict(), "runs": list(runs), "policy": policy.to_dict(),
                    "seconds": times})
