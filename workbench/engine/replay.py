@@ -272,6 +272,19 @@ class ProblemDraws:
         return cls(success=success, ok=state.ok, generations=state.generations,
                    tokens=state.tokens, verified=state.verified, resampled=state.resampled)
 
+    @classmethod
+    def uncovered(cls, draws: int) -> ProblemDraws:
+        """Every draw fails at the first step (the root cannot give the first candidates)."""
+        zero = np.zeros(draws)
+        return cls(success=zero, ok=np.zeros(draws, dtype=bool), generations=zero,
+                   tokens=zero, verified=zero, resampled=False)
+
+
+def root_gap(tree: ProblemTree, n: int, *, replace: bool) -> bool:
+    """True when the root cannot give n first-step candidates (no draw can replay)."""
+    have = int(tree.nchild[tree.root])
+    return not tree.expanded[tree.root] or have == 0 or (have < n and not replace)
+
 
 ReplayFn = Callable[[ProblemTree, int, np.random.Generator], ProblemDraws]
 

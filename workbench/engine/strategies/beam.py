@@ -36,6 +36,7 @@ from workbench.engine.replay import (
     expand,
     finish,
     replay_curve,
+    root_gap,
     top_k,
     tree_of,
     weighted_outcome,
@@ -82,6 +83,8 @@ class BeamSearch(Strategy):
         max_depth: int, context: Any = None,
     ) -> ProblemDraws:
         """R draws of beam(n, width) on one problem."""
+        if root_gap(tree, n, replace=replace):
+            return ProblemDraws.uncovered(self.draws)
         state = Draws.start(tree, self.draws)
         keep = n // self.width
         frontier = np.full((self.draws, 1), tree.root)
@@ -90,7 +93,7 @@ class BeamSearch(Strategy):
             cand = expand(tree, frontier, m, rng, state, replace=replace)
             cand = cand.reshape(self.draws, -1)
             valid = cand >= 0
-            if not valid.any():
+            if not valid.any() or not state.ok.any():  # nothing left, or nothing replayable
                 break
             c = np.maximum(cand, 0)
             done = valid & (tree.terminal[c] | (tree.depth[c] >= max_depth))

@@ -38,6 +38,7 @@ from workbench.engine.replay import (
     expand,
     finish,
     replay_curve,
+    root_gap,
     top_k,
     tree_of,
     weighted_outcome,
@@ -75,6 +76,8 @@ class DVTS(Strategy):
     ) -> ProblemDraws:
         """R draws of dvts(n, width) on one problem."""
         r, groups, m = self.draws, n // self.width, self.width
+        if root_gap(tree, n, replace=replace):
+            return ProblemDraws.uncovered(r)
         state = Draws.start(tree, r)
         # The N first-step candidates come in random order, so consecutive groups of M are a
         # uniformly random split into subtrees.
@@ -82,7 +85,7 @@ class DVTS(Strategy):
         cand = cand.reshape(r * groups, m)
         while True:
             valid = cand >= 0
-            if not valid.any():
+            if not valid.any() or not state.ok.any():  # nothing left, or nothing replayable
                 break
             key = np.where(valid, tree.score[np.maximum(cand, 0)], -np.inf)
             pos, chosen = top_k(key, valid, 1, rng)
