@@ -133,11 +133,18 @@ class CurveLaw(Law):
     def _transforms(self) -> tuple[str, ...]:
         return self.transforms + (("log",) if self._with_sigma else ())
 
+    def _point_se(self, theta: np.ndarray) -> np.ndarray:
+        """Standard error of each point: the fitted common sigma, or the given se."""
+        d: CurveData = self._data
+        if self._with_sigma or d.se is None:
+            return np.full(d.budgets.size, theta[len(self.param_names)])
+        return d.se
+
     def _neg_log_likelihood(self, theta: np.ndarray) -> float:
         d: CurveData = self._data
         p = len(self.param_names)
         mu = self._mean(theta[:p], d.budgets)
-        s = np.full_like(mu, theta[p]) if self._with_sigma else d.se
+        s = self._point_se(theta)
         z = (d.y - mu) / s
         return float(np.sum(0.5 * z**2 + np.log(s)) + 0.5 * mu.size * np.log(2 * np.pi))
 
@@ -172,7 +179,7 @@ class CurveLaw(Law):
     def _simulate(self, theta: np.ndarray, rng: np.random.Generator) -> CurveData:
         d: CurveData = self._data
         p = len(self.param_names)
-        s = np.full(d.budgets.size, theta[p]) if self._with_sigma else d.se
+        s = self._point_se(theta)
         y = self._mean(theta[:p], d.budgets) + s * rng.standard_normal(d.budgets.size)
         return CurveData(d.budgets, y, d.se, None)
 
