@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from workbench.analysis.budget_axis import UNITS
+from workbench.analysis.policy import _jsonable, percentile_ci
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -240,8 +241,6 @@ class Plan:
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
-        from workbench.analysis.policy import _jsonable
-
         d = {k: v for k, v in self.__dict__.items() if k != "bootstrap_distribution"}
         d["bins"] = [
             {**b.__dict__, "choices": [c.__dict__ for c in b.choices]} for b in self.bins
@@ -312,7 +311,7 @@ def plan(
             bin=policy.bins[j], weight=float(w[j]), choices=choices,
             budget=float(sum(s * policy.grid[g] for g, s in parts)),
             accuracy=float(sum(s * ents[j][g].accuracy for g, s in parts)),
-            ci=_ci(np.asarray(bin_dist), policy.confidence_level),
+            ci=percentile_ci(np.asarray(bin_dist), policy.confidence_level),
         ))
 
     covered, message = _coverage(policy, al, cost, w, budget, target)
@@ -320,7 +319,7 @@ def plan(
         mode="budget" if budget is not None else "target", unit=policy.unit,
         requested=float(budget if budget is not None else target),  # type: ignore[arg-type]
         bins=tuple(bin_plans), accuracy=al.accuracy,
-        ci=_ci(dist, policy.confidence_level), cost=al.cost, costs=total_costs,
+        ci=percentile_ci(dist, policy.confidence_level), cost=al.cost, costs=total_costs,
         covered=covered, message=message,
         oracle=any(c.label in _oracle_labels(policy) for b in bin_plans for c in b.choices),
         notes=policy.notes, bootstrap_distribution=dist,
@@ -372,12 +371,3 @@ def _coverage(
 
 def _oracle_labels(policy: PolicyResult) -> set[str]:
     return {e.label for e in policy.entries if e.oracle}
-
-
-def _ci(dist: np.ndarray, level: float) -> tuple[float, float]:
-    d = dist[np.isfinite(dist)]
-    if d.size == 0:
-        return (float("nan"), float("nan"))
-    alpha = (1 - level) / 2
-    lo, hi = np.quantile(d, [alpha, 1 - alpha])
-    return (float(lo), float(hi))

@@ -306,17 +306,11 @@ def compute_optimal_policy(
     ])
 
     boot = _bootstrap(a0, avail, bin_idx, k_bins, counts, x, folds, n_resamples, gen, progress)
-    alpha = (1 - confidence_level) / 2
 
     def ci(name: str, k: int, g: int) -> tuple[float, float]:
         if boot is None:
             return (float("nan"), float("nan"))
-        col = getattr(boot, name)[:, k, g]
-        col = col[np.isfinite(col)]
-        if col.size == 0:
-            return (float("nan"), float("nan"))
-        lo, hi = np.quantile(col, [alpha, 1 - alpha])
-        return (float(lo), float(hi))
+        return percentile_ci(getattr(boot, name)[:, k, g], confidence_level)
 
     any_avail = np.asarray(avail.any(axis=1))  # (K, G)
     entries = []
@@ -654,6 +648,20 @@ def _notes(
             "the grid budget (mean cost per question over all problems)"
         )
     return notes
+
+
+def percentile_ci(dist: np.ndarray, level: float) -> tuple[float, float]:
+    """Percentile interval of a bootstrap distribution (NaN replicates dropped; NaN if none).
+
+    >>> percentile_ci(np.arange(5.0), 0.5)
+    (1.0, 3.0)
+    """
+    d = np.asarray(dist, dtype=float)
+    d = d[np.isfinite(d)]
+    if d.size == 0:
+        return (float("nan"), float("nan"))
+    lo, hi = np.quantile(d, [(1 - level) / 2, (1 + level) / 2])
+    return (float(lo), float(hi))
 
 
 def _jsonable(obj: Any) -> Any:
