@@ -6,7 +6,7 @@ What a run holds decides the candidates (DESIGN.md, Strategies; Snell et al. 202
 - + a verifier: best_of_n and weighted_bon per verifier, with every PRM aggregation
   (last, min, prod, mean) for a step verifier, the score itself for an outcome verifier;
 - a cached tree: beam(N, M) with M = 4 (budgets that are multiples of 4);
-- revision chains: revisions at ratios 2 and 4 (when that strategy is installed);
+- revision chains: revisions at ratios 1 (parallel), 2 and 4 (when that strategy is installed);
 - counts only: pass@k, the only thing counts support. pass@k picks with the gold answer
   (oracle coverage): it is a candidate only when asked (`include_oracle`) or when nothing else
   exists, and every result that uses it says it is an upper bound.
@@ -28,7 +28,7 @@ import numpy as np
 
 from workbench.engine.simulate import simulate
 from workbench.engine.strategy import STRATEGIES
-from workbench.errors import StrategyError
+from workbench.errors import BudgetError, StrategyError
 
 if TYPE_CHECKING:
     from workbench.engine.data import RunData
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 AGGREGATIONS = ("last", "min", "prod", "mean")
 TREE_WIDTHS = (4,)
-REVISION_RATIOS = (2, 4)
+REVISION_RATIOS = (1, 2, 4)
 Progress = Callable[[str], None]
 """`progress(label)`: called before each candidate's curve is computed (the CLI's status)."""
 
@@ -208,12 +208,15 @@ def _curve(
     cls = STRATEGIES[cand.strategy]
     if "draws" in inspect.signature(cls).parameters:
         params["draws"] = draws
-    b = list(budgets)
-    width = cand.params.get("width")
-    if width is not None:
-        b = [n for n in b if n % width == 0]
-        if not b:
-            raise StrategyError(
-                f"{cand.label}: no budget is a multiple of the width {width}"
-            )
-    return simulate(data, cand.strategy, b, rng=gen, **params)
+    # beam(N, M) needs N a multiple of its width M; revisions(N, ratio) a multiple of ratio
+    step = cand.params.get("width", cand.params.get("ratio", 1))
+    b = [n for n in budgets if n % step == 0]
+    while b:
+        try:
+            return simulate(data, cand.strategy, b, rng=gen, **params)
+        except BudgetError:
+            # this configuration's pool (e.g. chains per problem) serves fewer budgets than the
+            # run's grid: keep it at the budgets it can serve, never resample past the pool
+            b = b[:-1]
+    raise StrategyError(f"{cand.label}: no budget of the grid fits (multiples of {step} the "
+                        "cache can serve)")
