@@ -29,8 +29,13 @@ def available() -> bool:
     return Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
 
 
-def check_page(path: Path, timeout: float = 60.0) -> PageCheck:
-    """Load `path` (file://) with the network off; wait for every chart to finish rendering."""
+def check_page(
+    path: Path, timeout: float = 60.0, *, screenshot: Path | None = None, width: int = 1280
+) -> PageCheck:
+    """Load `path` (file://) with the network off; wait for every chart to finish rendering.
+
+    `screenshot`: also save a PNG of the whole page there (to look at the result).
+    """
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -57,6 +62,10 @@ def check_page(path: Path, timeout: float = 60.0) -> PageCheck:
                 break
             time.sleep(0.2)
         svg_count = driver.execute_script("return document.querySelectorAll('.chart svg').length;")
+        if screenshot is not None:
+            height = driver.execute_script("return document.body.scrollHeight;")
+            driver.set_window_size(width, min(int(height) + 100, 30000))
+            driver.save_screenshot(str(screenshot))
         logs = driver.get_log("browser")
     finally:
         driver.quit()

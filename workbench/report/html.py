@@ -29,6 +29,9 @@ h2 { margin-top: 2.2rem; border-bottom: 1px solid #d0d7de; padding-bottom: .2rem
 table { border-collapse: collapse; margin: .8rem 0; font-size: .9rem; }
 th, td { border: 1px solid #d0d7de; padding: .25rem .6rem; text-align: right; }
 th { background: #f6f8fa; } td.text, th.text { text-align: left; }
+td.text { overflow-wrap: anywhere; } td.num { white-space: nowrap; }
+caption { caption-side: top; text-align: left; color: #57606a; padding: .2rem 0; }
+details { margin: .6rem 0; } summary { cursor: pointer; color: #0969da; }
 .note { color: #57606a; font-size: .9rem; }
 .chart { margin: 1rem 0; }
 pre.sample { background: #f6f8fa; padding: .6rem; white-space: pre-wrap; font-size: .85rem;
@@ -56,6 +59,22 @@ _RENDER_JS = """
   });
 })();
 """
+
+
+def _whole_numbers(column: Any) -> bool:
+    """True when every finite float of a column is a whole number (budgets, counts)."""
+    values = [v for v in column if isinstance(v, float) and v == v and abs(v) != float("inf")]
+    return bool(values) and all(v == int(v) and abs(v) < 1e15 for v in values)
+
+
+def _number(v: float, digits: int, whole: bool) -> str:
+    if v != v:
+        return ""
+    if whole:
+        return f"{int(v):,}"
+    if abs(v) >= 1e4 or (v != 0 and abs(v) < 1e-3):
+        return f"{v:.{digits}g}"
+    return f"{v:.{digits}f}"
 
 
 def esc(text: object) -> str:
@@ -87,8 +106,7 @@ class Report:
     """An HTML report assembled from blocks, written as one offline file.
 
     >>> r = Report("Demo")
-    >>> r.heading("Data").paragraph("<b>escaped</b>")  # doctest: +ELLIPSIS
-    <...Report object at ...>
+    >>> _ = r.heading("Data").paragraph("<b>escaped</b>")
     >>> "&lt;b&gt;" in r.to_html(include_js=False)
     True
     """
@@ -110,9 +128,23 @@ class Report:
         self.blocks.append("<ul>" + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>")
         return self
 
-    def table(self, frame: Any, *, caption: str | None = None, digits: int = 3) -> Report:
-        """A pandas DataFrame as an escaped HTML table (floats rounded to `digits`)."""
+    def table(
+        self, frame: Any, *, caption: str | None = None, digits: int = 3,
+        collapsed: str | None = None,
+    ) -> Report:
+        """A pandas DataFrame as an escaped HTML table.
+
+        Floats are rounded to `digits` (a column whose values are all whole numbers is shown
+        without decimals); `collapsed` puts the table in a closed <details> block with that
+        summary line (long tables a reader may open).
+
+        >>> import pandas as pd
+        >>> html = Report("t").table(pd.DataFrame({"n": [1.0, 8.0], "acc": [0.5, 1.0]})).blocks[0]
+        >>> ">8<" in html and ">1.000<" in html
+        True
+        """
         cols = list(frame.columns)
+        whole = {c: _whole_numbers(frame[c]) for c in cols}
         head = "".join(
             f'<th class="{"text" if frame[c].dtype == object else "num"}">{esc(c)}</th>'
             for c in cols
@@ -120,17 +152,19 @@ class Report:
         rows = []
         for rec in frame.itertuples(index=False):
             cells = []
-            for v in rec:
+            for c, v in zip(cols, rec, strict=True):
                 if isinstance(v, float):
-                    txt, cls = ("" if v != v else f"{v:.{digits}g}" if abs(v) >= 1e4 or (
-                        v != 0 and abs(v) < 1e-3) else f"{v:.{digits}f}"), "num"
+                    txt, cls = _number(v, digits, whole[c]), "num"
                 else:
                     txt, cls = ("" if v is None else str(v)), "text"
                 cells.append(f'<td class="{cls}">{esc(txt)}</td>')
             rows.append("<tr>" + "".join(cells) + "</tr>")
         cap = f"<caption>{esc(caption)}</caption>" if caption else ""
-        self.blocks.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>"
-                           + "".join(rows) + "</tbody></table>")
+        block = (f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>" + "".join(rows)
+                 + "</tbody></table>")
+        if collapsed is not None:
+            block = f"<details><summary>{esc(collapsed)}</summary>{block}</details>"
+        self.blocks.append(block)
         return self
 
     def chart(self, chart: alt.TopLevelMixin | dict[str, Any], name: str | None = None) -> Report:

@@ -1,0 +1,834 @@
+"""The analysis behind a report: one run's curves, bins, policy, plans, laws and exchange.
+
+One code path serves `workbench report RUN`, `workbench demo` (`workbench.report.demo`) and the
+notebooks: each step here calls the engine and the analysis layer and returns typed results;
+`workbench.report.render` turns them into a `Report`. Nothing here prints; long steps call
+`progress(step)` so the CLI can draw a bar.
+
+What a run holds decides what is computed (anything it cannot support is listed in `notes`):
+
+- samples with answers: every candidate strategy (majority, best-of-N and weighted best-of-N
+  per verifier and PRM aggregation, pass@k as the oracle upper bound) at powers of two, with
+  bootstrap CIs over problems; oracle difficulty bins; per-bin curves; the cross-fitted
+  compute-optimal policy with efficiency ratios; budget plans; a saturating law on the baseline;
+- per-problem counts: exact pass@k, bins, the beta-binomial law (extrapolation past the pool);
+- a cached search tree: ToT breadth-first search replayed at each breadth;
+- revision chains: solved-within-k-attempts (and revisions when chains allow);
+- a larger model on the same problems in the store: the exchange of Snell et al., section 7.
+
+Warnings raised by the engine or the analysis (coverage, Monte Carlo, degenerate bootstrap) are
+collected into `notes`, so a reader sees them next to the numbers.
+
+>>> Settings.quick().n_boot
+200
+"""
+
+from __future__ import annotations
+
+import warnings
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from workbench.analysis.bins import Bins
+from workbench.analysis.candidates import candidate_curves, load_strategies
+from workbench.analysis.exchange import ORACLE_NOTE, ExchangeResult, exchange_runs
+from workbench.analysis.fits import aic_table, fit_run
+from workbench.analysis.inputs import bins_for_run, counts_curve
+from workbench.analysis.laws import CoverageLaw, Law, SaturatingLaw
+from workbench.analysis.planner import Plan, plan
+from workbench.analysis.policy import PolicyResult, compute_optimal_policy
+from workbench.engine import CountsPool, RunData, bootstrap_curve, load_run_data, simulate
+from workbench.errors import BudgetError, CoverageWarning, FitError, StrategyError
+from workbench.report.frames import LabelledCurve, law_frames, observed_frame
+from workbench.sources import DATASETS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from workbench.engine.bootstrap import BootstrapResult
+    from workbench.engine.results import Curve
+    from workbench.store import RunInfo, RunStore
+    from workbench.store.records import Run
+
+Progress = Callable[[str], None]
+"""`progress(step)`: called before each long step with a short description (the CLI's bar)."""
+
+STRATEGY_NAMES = {
+    "weighted_bon": "weighted best-of-N",
+    "best_of_n": "best-of-N",
+    "majority": "majority vote",
+    "pass_at_k": "pass@k (oracle)",
+    "bfs": "ToT BFS",
+    "beam": "beam search",
+    "revisions": "revisions",
+    "pass_at_attempts": "solved within k attempts",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Sizes and seed of one analysis. The defaults finish the demo in about a minute on two
+    cores; `quick()` is for tests and previews.
+
+    Attributes:
+        seed: root seed; each step draws from its own stream derived from it and the step's
+            name, so results do not depend on which steps ran before.
+        n_boot: bootstrap resamples (over problems) of every curve and exchange row.
+        policy_boot: bootstrap replicates of the compute-optimal policy (selection re-done).
+        draws: Monte-Carlo draws per problem and budget (majority, weighted best-of-N).
+        n_bins, folds: difficulty bins and cross-fitting folds of the policy.
+        confidence: level of every interval.
+        examples: example generations shown per run (only runs this project generated).
+    """
+
+    seed: int = 0
+    n_boot: int = 2000
+    policy_boot: int = 1000
+    draws: int = 1000
+    n_bins: int = 5
+    folds: int = 2
+    confidence: float = 0.95
+    examples: int = 3
+
+    @classmethod
+    def quick(cls, seed: int = 0) -> Settings:
+        """Small sizes: same steps, wider Monte-Carlo error (for tests and previews)."""
+        return cls(seed=seed, n_boot=200, policy_boot=100, draws=200)
+
+    def rng(self, key: str) -> np.random.Generator:
+        """An independent random stream for the step `key`."""
+        return np.random.default_rng([self.seed, zlib.crc32(key.encode())])
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a run comes from and under which terms (shown with every report)."""
+
+    run_id: str
+    dataset: str
+    policy_model: str
+    policy_params: float | None
+    source: str
+    licence: str | None
+    citation: str | None
+    attribution: str | None
+    registered: str | None
+    """The registered dataset the run comes from (third-party data), or None (own/user run)."""
+
+    @property
+    def third_party(self) -> bool:
+        return self.registered is not None
+
+
+@dataclass(frozen=True)
+class LawFit:
+    """Scaling laws fitted to one curve or set of counts, with what they are checked against.
+
+    `observed` (k, value, role) and `fitted` (law, k, pred, lo, hi) feed
+    `charts.law_fit_chart`; `pool_size` marks where extrapolation starts; `comparison` is the
+    AIC table when several laws were fitted to the same data; `check` compares predictions
+    with held-out observations when there are any.
+    """
+
+    title: str
+    laws: tuple[Law, ...]
+    observed: pd.DataFrame
+    fitted: pd.DataFrame
+    pool_size: float
+    y_title: str
+    comparison: pd.DataFrame | None
+    check: pd.DataFrame | None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Example:
+    """One generation of a run this project produced (shown escaped)."""
+
+    problem_id: str
+    question: str | None
+    gold: str | None
+    answer: str | None
+    correct: bool | None
+    text: str
+
+
+@dataclass(frozen=True)
+class PlanCase:
+    """A budget plan with the question it answers."""
+
+    question: str
+    plan: Plan
+
+
+@dataclass(frozen=True)
+class RunAnalysis:
+    """Everything a per-run report shows. Parts a run cannot support are None or empty, with
+    the reason in `notes`."""
+
+    provenance: Provenance
+    info: RunInfo
+    curves: tuple[LabelledCurve, ...]
+    baseline: str | None
+    bins: Bins | None
+    per_bin_boots: dict[tuple[str, str], BootstrapResult]
+    policy: PolicyResult | None
+    plans: tuple[PlanCase, ...]
+    laws: tuple[LawFit, ...]
+    exchange: tuple[tuple[str, ExchangeResult], ...]
+    examples: tuple[Example, ...]
+    labels: dict[str, str]
+    """Curve label -> display name (legends and policy tables use the display names)."""
+    notes: tuple[str, ...]
+    settings: Settings
+
+    @property
+    def run_id(self) -> str:
+        return self.provenance.run_id
+
+    def curve(self, label: str) -> LabelledCurve:
+        """The labelled curve with this display label (KeyError listing the labels)."""
+        for lc in self.curves:
+            if lc.label == label:
+                return lc
+        raise KeyError(f"no curve {label!r}; curves: {[c.label for c in self.curves]}")
+
+
+# -- small helpers ----------------------------------------------------------------------------
+class _Notes:
+    """Plain-language caveats collected along an analysis (warnings included), deduplicated."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, text: str) -> None:
+        if text not in self.items:
+            self.items.append(text)
+
+    @contextmanager
+    def catching(self) -> Iterator[None]:
+        """Record the warnings raised inside as notes. Floating-point RuntimeWarnings (overflow
+        inside an optimiser's trial steps) say nothing about the result and are dropped."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            warnings.simplefilter("ignore", RuntimeWarning)
+            yield
+        for w in caught:
+            self.add(str(w.message))
+
+
+def _step(progress: Progress | None, text: str) -> None:
+    if progress is not None:
+        progress(text)
+
+
+def provenance(run: Run) -> Provenance:
+    """Provenance of a stored run: the registry's licence and citation for registered data."""
+    prefix = run.run_id.split("/", 1)[0]
+    ds = DATASETS.get(prefix)
+    meta = run.meta or {}
+    return Provenance(
+        run_id=run.run_id, dataset=run.dataset, policy_model=run.policy_model,
+        policy_params=run.policy_params, source=run.source,
+        licence=ds.licence if ds is not None else meta.get("licence"),
+        citation=ds.citation if ds is not None else meta.get("citation"),
+        attribution=ds.attribution if ds is not None else meta.get("attribution"),
+        registered=ds.name if ds is not None else None,
+    )
+
+
+def display_name(curve: Curve, *, show_verifier: bool = False) -> str:
+    """A readable legend name, e.g. "best-of-N (last)" or "majority vote".
+
+    >>> from workbench.analysis.budget_axis import _demo_curve
+    >>> display_name(replace(_demo_curve(), strategy="best_of_n",
+    ...                      params={"verifier": "prm", "agg": "min"}))
+    'best-of-N (min)'
+    """
+    name = STRATEGY_NAMES.get(curve.strategy, curve.strategy)
+    parts = []
+    for key, value in curve.params.items():
+        if key == "verifier" and not show_verifier:
+            continue
+        parts.append(str(value) if key in ("agg", "verifier", "select") else f"{key}={value}")
+    return f"{name} ({', '.join(parts)})" if parts else name
+
+
+def power_budgets(top: int, *, include_top: bool = True) -> list[int]:
+    """Powers of two up to `top` (and `top` itself when it is not one).
+
+    >>> power_budgets(100)
+    [1, 2, 4, 8, 16, 32, 64, 100]
+    """
+    out = [2**i for i in range(int(np.log2(max(top, 1))) + 1)]
+    if include_top and out[-1] != top:
+        out.append(int(top))
+    return out
+
+
+def bootstrap(curve: Curve, settings: Settings, key: str) -> BootstrapResult | None:
+    """Percentile bootstrap over the problems a curve covers (None with fewer than 2).
+
+    Percentile rather than BCa: in saturated bins every problem has the same value and BCa is
+    undefined there, while the percentile interval degrades to a point.
+    """
+    pp = np.asarray(curve.per_problem, dtype=float)
+    rows = np.isfinite(pp).all(axis=1)
+    if rows.sum() < 2:
+        return None
+    sub = curve if rows.all() else curve.subset(rows)
+    return bootstrap_curve(sub, n_resamples=settings.n_boot, method="percentile",
+                           confidence_level=settings.confidence, rng=settings.rng(key))
+
+
+def labelled(curve: Curve, settings: Settings, *, label: str | None = None, kind: str | None = None,
+             x: str = "budget", show_verifier: bool = False) -> LabelledCurve:
+    """A curve with its bootstrap CI and display label (pass@k is marked as the oracle bound)."""
+    name = label or display_name(curve, show_verifier=show_verifier)
+    k = kind or ("oracle" if curve.strategy == "pass_at_k" else "real")
+    return LabelledCurve(name, curve, bootstrap(curve, settings, f"{curve.run_id}|{name}|{x}"),
+                         k, x)
+
+
+# -- ingestion --------------------------------------------------------------------------------
+OWN_RUNS_DIR = Path("cached_runs")
+"""Where this project's own runs (written by `workbench collect`) live as canonical folders."""
+
+
+def own_run_dirs(root: Path = OWN_RUNS_DIR) -> list[Path]:
+    """Canonical run folders (with a run.json) under `root`, sorted."""
+    if not root.is_dir():
+        return []
+    return sorted(p.parent for p in root.glob("*/run.json"))
+
+
+def ensure_ingested(
+    store: RunStore,
+    *,
+    datasets: Sequence[str] | None = None,
+    own_runs: Path | None = OWN_RUNS_DIR,
+    progress: Progress | None = None,
+) -> list[str]:
+    """Ingest the registered datasets (default: all) and this project's own runs that the store
+    does not hold yet, in one transaction. Returns the run ids created.
+
+    A dataset counts as present when the store holds a run whose id starts with its name.
+    """
+    from workbench.importers import read_dataset, read_path
+
+    have = {r.run_id for r in store.runs()}
+    bundles = []
+    for name in datasets if datasets is not None else list(DATASETS):
+        if any(r.startswith(f"{name}/") for r in have):
+            continue
+        _step(progress, f"read {name}")
+        bundles.extend(read_dataset(name))
+    for folder in own_run_dirs(own_runs) if own_runs is not None else []:
+        for bundle in read_path(folder):
+            if bundle.run.run_id not in have:
+                bundles.append(bundle)
+    if not bundles:
+        return []
+    _step(progress, f"ingest {len(bundles)} runs")
+    for bundle in bundles:
+        bundle.validate()
+    results = store.ingest_many(bundles)
+    return [r.run_id for r in results if r.created]
+
+
+# -- the parts of an analysis -----------------------------------------------------------------
+def sample_curves(
+    store: RunStore, run_id: str, settings: Settings, notes: _Notes,
+    budgets: Sequence[int] | None = None,
+) -> tuple[list[Curve], Curve]:
+    """Every candidate strategy's curve (pass@k included as the oracle bound) and the baseline."""
+    with notes.catching():
+        cc = candidate_curves(store, [run_id], budgets=budgets, include_oracle=True,
+                              draws=settings.draws, rng=settings.rng(f"candidates|{run_id}"))
+    for label, why in cc.skipped:
+        notes.add(f"{label} not computed: {why}")
+    return list(cc.curves), cc.baseline
+
+
+def counts_budgets(counts: CountsPool, cap: int | None = None) -> list[int]:
+    """Powers of two up to the smallest per-problem pool (and the pool itself)."""
+    top = int(np.min(counts.n))
+    return power_budgets(min(top, cap) if cap else top)
+
+
+def tree_curves(data: RunData, settings: Settings, notes: _Notes) -> list[LabelledCurve]:
+    """ToT breadth-first search replayed at each breadth up to the logged one.
+
+    Each breadth is its own curve: the cache covers a different share of problems at each
+    (a narrower search can need nodes ToT never expanded), and a breadth is not a number of
+    generations, so the x axis is the mean number of proposals generated per question.
+    """
+    top = int((data.run.sampler or {}).get("n_select_sample", 5))
+    out = []
+    covered = {}
+    for select, kind in (("top", "real"), ("any", "oracle")):
+        for b in range(1, top + 1):
+            with warnings.catch_warnings():
+                # coverage is reported once below, per breadth, instead of once per curve
+                warnings.simplefilter("ignore", CoverageWarning)
+                c = simulate(data, "bfs", [b], select=select)
+            covered[b] = c.per_problem.shape[0]
+            name = "ToT BFS (best-valued answer)" if select == "top" else \
+                "ToT BFS (any final candidate: oracle)"
+            out.append(labelled(c, settings, label=name, kind=kind, x="generations"))
+    total = len(data.tree.problems)
+    if any(n < total for n in covered.values()):
+        shares = ", ".join(f"b={b}: {n}" for b, n in covered.items())
+        notes.add(f"The cached tree covers a search of breadth b only where every node it "
+                  f"visits was expanded; problems covered of {total}: {shares}. Accuracy at "
+                  "each breadth is over the problems covered at that breadth.")
+    return out
+
+
+def chain_curves(store: RunStore, data: RunData, settings: Settings,
+                 notes: _Notes) -> list[LabelledCurve]:
+    """Revision chains: solved within k attempts, and the bound counting ungraded attempts."""
+    top = int((data.run.sampler or {}).get("max_iters", 5))
+    with notes.catching():
+        c = simulate(data, "pass_at_attempts", list(range(1, top + 1)))
+    out = [labelled(c, settings, label="solved within k attempts (graded)")]
+    upper = c.meta.get("upper_bound")
+    if upper is not None:
+        up = replace(c, strategy="pass_at_attempts_upper", per_problem=np.asarray(upper, float))
+        out.append(labelled(up, settings, kind="oracle",
+                            label="counting ungraded attempts as solved (upper bound)"))
+        notes.add("Middle attempts of a chain were never run against the real tests (the "
+                  "model's own tests rejected them); the upper curve counts them as solved, so "
+                  "the truth lies between the two curves.")
+    return out
+
+
+def run_policy(
+    curves: Sequence[LabelledCurve], baseline: Curve, bins: Bins, settings: Settings,
+    notes: _Notes,
+) -> PolicyResult | None:
+    """Cross-fitted compute-optimal policy over the deployable candidates (not pass@k)."""
+    cands = [lc.curve for lc in curves if lc.kind == "real" and lc.x == "budget"
+             and lc.curve.run_id == baseline.run_id]
+    if len(cands) < 2:
+        notes.add("compute-optimal policy not computed: fewer than two deployable strategies")
+        return None
+    try:
+        with notes.catching():
+            return compute_optimal_policy(
+                cands, bins, baseline=baseline, folds=settings.folds,
+                n_resamples=settings.policy_boot, confidence_level=settings.confidence,
+                rng=settings.rng(f"policy|{baseline.run_id}"),
+            )
+    except ValueError as exc:
+        notes.add(f"compute-optimal policy not computed: {exc}")
+        return None
+
+
+MIN_CURVE_POINTS = 6
+"""Budgets a curve needs before a three-parameter curve law is fitted to it in a report."""
+
+
+def budget_plans(policy: PolicyResult, notes: _Notes) -> list[PlanCase]:
+    """Three planning questions on a policy: the best use of a mid-grid budget, the cheapest way
+    to the baseline's best accuracy, and the same budget on a harder question mix."""
+    grid = policy.grid
+    if grid.size < 2:
+        return []
+    out = []
+    mid = float(grid[grid.size // 2])
+    unit = policy.unit
+    out.append(PlanCase(f"Best accuracy for {mid:g} {unit} per question on average "
+                        "(observed difficulty mix)", plan(policy, budget=mid)))
+    # the baseline's accuracy one step below its largest budget: how cheaply does the per-bin
+    # policy get there? (at the largest budget the target can lie past what the cache covers)
+    before_last = policy.entry("all", float(grid[-2]))
+    target = float(before_last.baseline_accuracy)
+    if grid.size >= 3 and 0 < target <= 1:
+        out.append(PlanCase(
+            f"Cheapest plan reaching {target:.3f}, the baseline's accuracy at "
+            f"{grid[-2]:g} {unit}", plan(policy, target=target)))
+    k = len(policy.bins)
+    if k >= 2:
+        w = np.arange(1, k + 1, dtype=float)  # weight grows with difficulty (L1 easiest)
+        w /= w.sum()
+        mix = ", ".join(f"{b} {x:.0%}" for b, x in zip(policy.bins, w, strict=True))
+        out.append(PlanCase(f"What if the questions were harder ({mix})? Same {mid:g} {unit}",
+                            plan(policy, budget=mid, mix=w)))
+    for case in out:
+        if not case.plan.covered:
+            notes.add(case.plan.message)
+    return out
+
+
+def counts_laws(data: RunData, title: str, settings: Settings, *, horizon: float = 4.0,
+                check: tuple[CountsPool, str] | None = None) -> LawFit:
+    """The pass@k laws of `workbench.analysis.fits.fit_run` (beta-binomial, its zero-inflated
+    variant, the coverage law) on a run's counts, predicting pass@k past the pool
+    (model-based). A law the data do not support is listed in `notes` with the reason.
+
+    `check=(counts, what)`: observed pass@k from a larger pool of the same problems to compare
+    the extrapolation with (e.g. all five sessions when one was fitted).
+    """
+    counts = data.counts
+    if counts is None:
+        raise StrategyError(f"run {data.run_id!r} has no graded samples or counts")
+    pool = int(np.min(counts.n))
+    top = pool * horizon
+    if check is not None:
+        top = max(top, float(np.min(check[0].n)))
+    grid = np.unique(np.round(np.geomspace(1, top, 40)))
+    caught = _Notes()
+    with caught.catching():
+        fits = fit_run(data, ("beta-binomial", "zero-inflated-beta-binomial", "coverage"),
+                       extrapolate=grid, alpha=1 - settings.confidence,
+                       rng=settings.rng(f"laws|{data.run_id}"))
+    shown = [f for f in fits if f.model is not None and identified(f.model)]
+    laws = [f.model for f in shown if f.model is not None]
+    notes = tuple(caught.items) + tuple(
+        f"{f.law} not fitted: {f.error}" for f in fits if f.model is None) + tuple(
+        _unidentified_note(f.model) for f in fits
+        if f.model is not None and not identified(f.model))
+    if not laws:
+        raise FitError(f"no pass@k law could be fitted to run {data.run_id!r}: "
+                       + "; ".join(notes))
+    fitted = [law_frames(f.model, grid, prediction=f.predictions) for f in shown
+              if f.model is not None]
+    k_obs = power_budgets(pool, include_top=False)
+    observed = [observed_frame(k_obs, counts_curve(counts, k_obs).accuracy,
+                               role=f"observed (fitted on {pool} per problem)")]
+    table = None
+    if check is not None:
+        big, what = check
+        k_chk = [k for k in power_budgets(int(np.min(big.n)), include_top=False) if k > pool]
+        if k_chk:
+            obs = counts_curve(big, k_chk).accuracy
+            observed.append(observed_frame(k_chk, obs, role=f"held out: {what}"))
+            table = _check_table(laws, k_chk, obs)
+    import pandas as pd
+
+    return LawFit(title, tuple(laws), pd.concat(observed, ignore_index=True),
+                  pd.concat(fitted, ignore_index=True), float(pool), "pass@k", aic_table(shown),
+                  table, notes)
+
+
+def curve_law(source: Curve | tuple[Sequence[float], Sequence[float]], title: str, *,
+              law: str = "saturating", fit_upto: float | None = None, horizon: float = 4.0,
+              y_title: str = "accuracy") -> LawFit:
+    """A curve law fitted to a strategy's curve: "saturating" (selection strategies) or
+    "coverage" (pass@k). `source` is an engine `Curve` (standard errors from the spread over
+    problems) or published (budgets, accuracy) points (a common sigma is fitted). With
+    `fit_upto`, only budgets up to it are fitted and the rest are the held-out check."""
+    if isinstance(source, tuple):
+        budgets = np.asarray(source[0], dtype=float)
+        acc = np.asarray(source[1], dtype=float)
+    else:
+        budgets = np.asarray(source.budgets, dtype=float)
+        acc = np.asarray(source.accuracy, dtype=float)
+    fit_rows = budgets <= (fit_upto if fit_upto is not None else budgets.max())
+    model = (SaturatingLaw if law == "saturating" else CoverageLaw)()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # optimiser trial steps
+        if isinstance(source, tuple):
+            model.fit(budgets[fit_rows], acc[fit_rows])
+        else:
+            model.fit_curve(replace(
+                source, budgets=budgets[fit_rows], per_problem=source.per_problem[:, fit_rows],
+                mc_se=source.mc_se[:, fit_rows], accuracy_mc_se=None))
+    if not identified(model):
+        raise FitError(_unidentified_note(model))
+    top = budgets[fit_rows].max()
+    grid = np.unique(np.round(np.geomspace(1, max(top * horizon, budgets.max()), 40)))
+    observed = [observed_frame(budgets[fit_rows], acc[fit_rows], role="observed (fitted)")]
+    table = None
+    if (~fit_rows).any():
+        observed.append(observed_frame(budgets[~fit_rows], acc[~fit_rows], role="held out"))
+        table = _check_table([model], budgets[~fit_rows], acc[~fit_rows])
+    import pandas as pd
+
+    return LawFit(title, (model,), pd.concat(observed, ignore_index=True),
+                  law_frames(model, grid), float(top), y_title, None, table)
+
+
+MAX_RELATIVE_SE = 5.0
+"""A fitted law is shown only when every parameter's standard error is below this multiple of
+its estimate: beyond that the data do not identify it and its prediction band means nothing."""
+
+
+def identified(law: Law) -> bool:
+    """True when the data pin down every parameter of a fitted law (see `MAX_RELATIVE_SE`).
+
+    >>> import numpy as np
+    >>> from workbench.analysis.laws import BetaBinomialLaw
+    >>> rng = np.random.default_rng(0)  # synthetic counts, truth Beta(0.5, 1)
+    >>> identified(BetaBinomialLaw().fit(np.full(300, 64), rng.binomial(64, rng.beta(.5, 1, 300))))
+    True
+    """
+    est = np.abs(law.params_.to_numpy(dtype=float))
+    se = law.standard_errors_.to_numpy(dtype=float)
+    return bool(np.all(np.isfinite(se)) and np.all(se <= MAX_RELATIVE_SE * est))
+
+
+def _unidentified_note(law: Law) -> str:
+    pars = ", ".join(f"{k} = {v:.3g} (s.e. {e:.3g})" for (k, v), e in
+                     zip(law.params_.items(), law.standard_errors_, strict=True))
+    return (f"{law.name}: not shown, the data do not identify its parameters ({pars}); its "
+            "prediction band would be meaningless")
+
+
+def _check_table(laws: Sequence[Law], k: Sequence[float], observed: np.ndarray) -> pd.DataFrame:
+    import pandas as pd
+
+    rows = []
+    for law in laws:
+        pred = law.predict_interval(np.asarray(k, float))
+        for j, kk in enumerate(np.asarray(k, float)):
+            lo, hi = float(pred.lower[j]), float(pred.upper[j])
+            rows.append({
+                "law": law.name, "k": kk, "predicted": float(pred.estimate[j]),
+                "95% interval": f"[{lo:.3f}, {hi:.3f}]", "observed": float(observed[j]),
+                "inside": "yes" if lo <= observed[j] <= hi else "no",
+            })
+    return pd.DataFrame(rows)
+
+
+def find_larger(store: RunStore, run: Run) -> Run | None:
+    """The largest other model in the store on the same problems (for the exchange), if any."""
+    if not run.policy_params:
+        return None
+    mine = _problem_ids(store, run.run_id)
+    best = None
+    for info in store.runs():
+        if info.run_id == run.run_id or info.dataset != run.dataset:
+            continue
+        other = store.run_record(info.run_id)
+        if not other.policy_params or other.policy_params <= run.policy_params * 1.05:
+            continue
+        if _problem_ids(store, info.run_id) != mine:  # the exchange pairs problems
+            continue
+        if best is None or other.policy_params > (best.policy_params or 0):
+            best = other
+    return best
+
+
+def _tied_bins(bins: Bins) -> list[str]:
+    """Labels of the largest group of adjacent bins whose problems all share one value."""
+    flat = []
+    for label in bins.labels:
+        v = bins.values[bins.mask(label)]
+        flat.append(float(v[0]) if v.size and np.all(v == v[0]) else None)
+    best: list[str] = []
+    run: list[str] = []
+    for label, v, prev in zip(bins.labels, flat, [None, *flat[:-1]], strict=True):
+        run = run + [label] if v is not None and v == prev and run else \
+            ([label] if v is not None else [])
+        if len(run) > len(best):
+            best = run
+    return best if len(best) > 1 else []
+
+
+def _problem_ids(store: RunStore, run_id: str) -> frozenset[str]:
+    rows = store.query(
+        "SELECT DISTINCT problem_id FROM samples WHERE run_id = ? "
+        "UNION SELECT problem_id FROM problem_counts WHERE run_id = ?", [run_id, run_id],
+    ).to_pylist()
+    return frozenset(str(r["problem_id"]) for r in rows)
+
+
+def exchange_pair(
+    store: RunStore, small_id: str, large_id: str, settings: Settings, title: str | None = None,
+) -> tuple[list[tuple[str, ExchangeResult]], list[str]]:
+    """Snell et al.'s exchange (`workbench.analysis.exchange.exchange_runs`): the small model +
+    test-time compute vs the larger one used once, per oracle bin of the small model and R in
+    (0.16, 0.79, 22). Returns (panel title, result) pairs and notes on what was not compared.
+
+    pass@k is oracle coverage (an upper bound on any selection strategy); past the small
+    model's pool it is the beta-binomial law's prediction (model-based; the rows say so).
+    Majority vote follows when the run supports it (engine or a published curve).
+    """
+    small = load_run_data(store, small_id)
+    large = load_run_data(store, large_id)
+    notes = _Notes()
+    with notes.catching():
+        rep = exchange_runs(small, large, n_bins=settings.n_bins, n_boot=settings.n_boot,
+                            alpha=1 - settings.confidence,
+                            rng=settings.rng(f"exchange|{small_id}|{large_id}"))
+    name = title or f"{small.run.policy_model} vs {large.run.policy_model} ({small.run.dataset})"
+    out = []
+    for res in rep.results:
+        what = "pass@k (upper bound)" if res.note == ORACLE_NOTE else res.strategy
+        out.append((f"{name}: {what}", res))
+        if any(r.small_method.startswith("extrapolated") for r in res.rows):
+            notes.add(f"{name}: budgets X past the cached pool use the beta-binomial law's "
+                      "per-problem prediction (model-based)")
+    for why in rep.skipped:
+        notes.add(f"{name}: {why}")
+    return out, notes.items
+
+
+def examples(store: RunStore, run_id: str, n: int) -> list[Example]:
+    """Up to `n` generations of a run with text: correct and wrong ones alternately."""
+    if n <= 0:
+        return []
+    rows = store.query(
+        """SELECT s.problem_id, s.answer, s.is_correct, s.text, p.question, p.gold_answer
+           FROM samples s JOIN runs r ON r.run_id = s.run_id
+           LEFT JOIN problems p ON p.dataset = r.dataset AND p.problem_id = s.problem_id
+           WHERE s.run_id = ? AND s.text IS NOT NULL
+           ORDER BY s.problem_id, s.sample_idx""",
+        [run_id],
+    ).to_pylist()
+    right = [r for r in rows if r["is_correct"]]
+    wrong = [r for r in rows if r["is_correct"] is not None and not r["is_correct"]]
+    picked = []
+    for pair in zip(right, wrong, strict=False):
+        picked.extend(pair)
+    picked = (picked or rows)[:n]
+    return [Example(str(r["problem_id"]), r["question"], r["gold_answer"], r["answer"],
+                    r["is_correct"], str(r["text"])) for r in picked]
+
+
+# -- one run ----------------------------------------------------------------------------------
+def analyse_run(
+    store: RunStore,
+    run_id: str,
+    settings: Settings | None = None,
+    *,
+    show_examples: bool | None = None,
+    progress: Progress | None = None,
+) -> RunAnalysis:
+    """Everything a per-run report shows (see the module docstring).
+
+    `show_examples=None` quotes generations only for runs that are not from a registered
+    dataset (this project's own runs, or the user's): third-party text is never quoted unless
+    the caller asks for it explicitly.
+
+    >>> from workbench.store import Problem, Run, RunBundle, RunStore, Sample
+    >>> store = RunStore(":memory:")  # a synthetic run, labelled as such
+    >>> _ = store.ingest(RunBundle(Run("toy/run", "toy", "m", "synthetic"),
+    ...     problems=[Problem("toy", f"p{i}") for i in range(8)],
+    ...     samples=[Sample(f"p{i}", j, answer_key=str((i + j) % 3), is_correct=(i + j) % 3 == 0)
+    ...              for i in range(8) for j in range(4)]))
+    >>> a = analyse_run(store, "toy/run", Settings(n_boot=100, policy_boot=0, draws=50, n_bins=2))
+    >>> [c.label for c in a.curves]
+    ['majority vote', 'pass@k (oracle)']
+    """
+    settings = settings or Settings()
+    load_strategies()
+    notes = _Notes()
+    run = store.run_record(run_id)
+    info = store.describe(run_id)
+    prov = provenance(run)
+    _step(progress, f"{run_id}: load")
+    data = load_run_data(store, run_id)
+    curves: list[LabelledCurve] = []
+    baseline: Curve | None = None
+    several_verifiers = len(data.verifiers) > 1
+
+    if data.pool is not None and data.pool.answer is not None and data.pool.correct is not None \
+            and data.chains is None:
+        _step(progress, f"{run_id}: strategy curves")
+        raw, baseline = sample_curves(store, run_id, settings, notes)
+        curves = [labelled(c, settings, show_verifier=several_verifiers) for c in raw]
+    elif data.chains is not None:
+        _step(progress, f"{run_id}: revision chains")
+        curves = chain_curves(store, data, settings, notes)
+    elif data.tree is not None:
+        _step(progress, f"{run_id}: tree search replay")
+        curves = tree_curves(data, settings, notes)
+    elif data.counts is not None:
+        _step(progress, f"{run_id}: pass@k")
+        c = counts_curve(data.counts, counts_budgets(data.counts))
+        curves = [labelled(c, settings)]
+        notes.add("this run holds per-problem counts only: pass@k (oracle coverage) is the only "
+                  "strategy they support")
+    labels = {lc.curve.label: lc.label for lc in curves}
+
+    bins = None
+    per_bin: dict[tuple[str, str], BootstrapResult] = {}
+    if data.counts is not None and data.counts.n_problems >= 2 * settings.n_bins:
+        bins = bins_for_run(data, n_bins=settings.n_bins)
+        tied = _tied_bins(bins)
+        if tied:
+            notes.add(f"bins {', '.join(tied)} hold problems with the same {bins.statistic} "
+                      f"({float(bins.values[bins.mask(tied[0])][0]):.3f}): quantile bins split "
+                      "ties by problem id, so these bins do not differ in difficulty")
+        _step(progress, f"{run_id}: per-bin curves")
+        for lc in curves:
+            if lc.curve.run_id != run_id or lc.x != "budget":
+                continue
+            for label, sub in bins.split(lc.curve).items():
+                b = bootstrap(sub, settings, f"bin|{label}|{lc.label}")
+                if b is not None:
+                    per_bin[(lc.label, label)] = b
+    elif data.counts is not None:
+        notes.add(f"difficulty bins not made: {data.counts.n_problems} problems are too few "
+                  f"for {settings.n_bins} bins")
+
+    policy = None
+    plans: list[PlanCase] = []
+    if bins is not None and baseline is not None and settings.policy_boot > 0:
+        _step(progress, f"{run_id}: compute-optimal policy")
+        policy = run_policy(curves, baseline, bins, settings, notes)
+        if policy is not None:
+            for n in policy.notes:
+                notes.add(n)
+            _step(progress, f"{run_id}: budget plans")
+            plans = budget_plans(policy, notes)
+
+    laws: list[LawFit] = []
+    _step(progress, f"{run_id}: scaling laws")
+    if data.counts is not None and data.tree is None and data.chains is None:
+        try:
+            laws.append(counts_laws(data, f"pass@k of {run.policy_model}: scaling laws",
+                                    settings))
+        except FitError as exc:
+            notes.add(str(exc))
+    if baseline is not None and baseline.budgets.size >= MIN_CURVE_POINTS:
+        try:
+            laws.append(curve_law(baseline, f"{labels.get(baseline.label, baseline.label)}: "
+                                  "saturating law"))
+        except (FitError, ValueError) as exc:
+            notes.add(f"saturating law not fitted to the baseline: {exc}")
+    elif baseline is not None:
+        notes.add(f"saturating law not fitted: the baseline has {baseline.budgets.size} "
+                  f"budgets, fewer than {MIN_CURVE_POINTS}, too few for three parameters and "
+                  "a useful interval")
+
+    exch: list[tuple[str, ExchangeResult]] = []
+    larger = find_larger(store, run) if data.counts is not None else None
+    if larger is not None:
+        _step(progress, f"{run_id}: exchange with {larger.run_id}")
+        try:
+            exch, more = exchange_pair(store, run_id, larger.run_id, settings)
+            for n in more:
+                notes.add(n)
+        except (StrategyError, BudgetError, FitError, ValueError) as exc:
+            notes.add(f"exchange with {larger.run_id} not computed: {exc}")
+    else:
+        notes.add("no larger model on the same problems in the store: the exchange of "
+                  "pretraining for test-time compute is not computed for this run")
+
+    quote = (not prov.third_party) if show_examples is None else show_examples
+    ex = examples(store, run_id, settings.examples) if quote else []
+    return RunAnalysis(
+        provenance=prov, info=info, curves=tuple(curves),
+        baseline=None if baseline is None else labels.get(baseline.label, baseline.label),
+        bins=bins, per_bin_boots=per_bin, policy=policy, plans=tuple(plans), laws=tuple(laws),
+        exchange=tuple(exch), examples=tuple(ex), labels=labels, notes=tuple(notes.items),
+        settings=settings,
+    )
+
+
+__all__ = [
+    "Example", "LawFit", "PlanCase", "Progress", "Provenance", "RunAnalysis", "Settings",
+    "analyse_run", "bootstrap", "budget_plans", "counts_laws", "curve_law", "display_name",
+    "ensure_ingested", "exchange_pair", "find_larger", "labelled", "own_run_dirs",
+    "power_budgets", "provenance",
+]

@@ -1,0 +1,406 @@
+"""Analysis results -> `Report` sections: the per-run report and the demo report.
+
+Each `add_*` function appends one section to a `Report` from results computed by
+`workbench.report.pipeline` / `workbench.report.demo`, through the tidy frames of
+`workbench.report.frames` and the chart builders of `workbench.report.charts` (the same ones
+the notebooks use). Every number comes from a result object; text from models appears only in
+`add_examples`, escaped, and only for runs this project generated (the pipeline decides).
+
+Labels a reader can rely on: a blue badge marks numbers measured on cached real samples, a
+yellow one marks model-based numbers (fitted laws, extrapolation past the pool) and oracle
+upper bounds (pass@k picks with the gold answer).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from workbench import __version__
+from workbench.report import charts
+from workbench.report import frames as fr
+from workbench.report.html import Report
+
+if TYPE_CHECKING:
+    from workbench.analysis.exchange import ExchangeResult
+    from workbench.report.demo import DemoResult, Game24
+    from workbench.report.frames import LabelledCurve
+    from workbench.report.pipeline import LawFit, Provenance, RunAnalysis
+
+REAL = "real data: measured on cached samples, 95% bootstrap CIs over problems"
+ORACLE = "oracle: pass@k picks with the gold answer, an upper bound for any real selection"
+MODEL = "model-based: fitted law / extrapolation, not a measurement"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+# -- sections ---------------------------------------------------------------------------------
+def add_provenance(report: Report, provs: Sequence[Provenance], *, heading: str = "Data and "
+                   "provenance") -> Report:
+    """Which runs the report stands on: source, licence, citation (the licences require it)."""
+    report.heading(heading)
+    rows = [{
+        "run": p.run_id, "dataset": p.dataset, "policy model": p.policy_model,
+        "parameters": "" if p.policy_params is None else f"{p.policy_params / 1e9:.2f}B",
+        "origin": f"registered dataset {p.registered}" if p.registered else "this project / user",
+        "licence": p.licence or "", "source": p.source,
+    } for p in provs]
+    report.table(pd.DataFrame(rows))
+    seen: set[str] = set()
+    for p in provs:
+        if p.attribution and p.attribution not in seen:
+            seen.add(p.attribution)
+            report.paragraph(f"Attribution: {p.attribution}", cls="note")
+    cites = []
+    for p in provs:
+        if p.citation and p.citation not in seen:
+            seen.add(p.citation)
+            cites.append(p.citation)
+    if cites:
+        report.preformatted("\n\n".join(cites), label="Cite the data you use:")
+    report.paragraph(
+        "Third-party data is read from its pinned upstream commit (or a local mirror) and "
+        "checked against its SHA-256; it is not redistributed with this project. Reports for "
+        "registered datasets show numbers and charts only, never model text.", cls="note")
+    return report
+
+
+def add_run_summary(report: Report, a: RunAnalysis) -> Report:
+    i = a.info
+    holds = [name for name, flag in (
+        ("step scores", i.has_step_scores), ("outcome scores", i.has_outcome_scores),
+        ("search tree", i.has_tree), ("revision chains", i.has_chains),
+        ("per-problem counts only", i.counts_only)) if flag] or ["samples"]
+    report.table(pd.DataFrame([{
+        "run": a.run_id, "problems": i.problems, "samples": i.samples,
+        "correct": i.correct, "holds": ", ".join(holds),
+        "verifiers": ", ".join(i.verifiers) or "-",
+    }]))
+    return report
+
+
+def add_difficulty(report: Report, a: RunAnalysis, key: str) -> Report:
+    if a.bins is None:
+        return report
+    b = a.bins
+    report.heading(f"Difficulty bins ({b.kind}, {b.statistic})", 3)
+    report.paragraph(
+        f"Problems binned into {b.n_bins} quantiles of per-problem {b.statistic} from all cached "
+        "samples (L1 = easiest). Oracle bins use the gold answers; the policy below chooses per "
+        "bin with cross-fitting, so its accuracy is not scored on the problems that chose it.")
+    report.chart(charts.difficulty_histogram(fr.difficulty_frame(b)), f"{key}-difficulty")
+    report.table(fr.bins_table(b))
+    return report
+
+
+def add_curves(report: Report, curves: Sequence[LabelledCurve], key: str, *, title: str,
+               budget_title: str | None = None) -> Report:
+    if not curves:
+        return report
+    report.raw_badge(REAL)
+    if any(lc.kind == "oracle" for lc in curves):
+        report.raw_badge(ORACLE, model=True)
+    report.chart(charts.accuracy_vs_budget(fr.curve_frame(curves), title=title,
+                                           budget_title=budget_title), key)
+    return report
+
+
+def add_points(report: Report, curves: Sequence[LabelledCurve], key: str) -> Report:
+    """Strategies compared at their largest budget (for pools that allow only one or two)."""
+    df = fr.curve_frame(curves)
+    top = df.groupby("strategy")["n"].transform("max")
+    df = df[df["n"] == top]
+    report.raw_badge(REAL)
+    if any(lc.kind == "oracle" for lc in curves):
+        report.raw_badge(ORACLE, model=True)
+    n = ", ".join(f"{v:g}" for v in sorted(set(df["n"])))
+    report.chart(charts.strategy_points(df, title=f"Accuracy per strategy at N = {n}"), key)
+    return report
+
+
+def add_curve_table(report: Report, curves: Sequence[LabelledCurve]) -> Report:
+    df = fr.curve_frame(curves)
+    if df.empty:
+        return report
+    df = df.assign(**{"95% CI": [fr._interval((lo, hi), 3) for lo, hi in
+                                 zip(df["lo"], df["hi"], strict=True)]})
+    cols = ["strategy", "n", "budget", "accuracy", "95% CI", "kind", "problems"]
+    if (df["n"] == df["budget"]).all():
+        cols.remove("budget")
+    report.table(df[cols].rename(columns={"n": "budget", "budget": "x (chart)"}),
+                 collapsed=f"Table of the curves ({len(df)} points)")
+    return report
+
+
+def add_per_bin(report: Report, a: RunAnalysis, key: str) -> Report:
+    if a.bins is None or not a.per_bin_boots:
+        return report
+    curves = [lc for lc in a.curves if lc.x == "budget" and lc.curve.run_id == a.run_id]
+    frame = fr.per_bin_frame(curves, a.bins, a.per_bin_boots)
+    if frame.empty:
+        return report
+    report.heading("Accuracy vs budget per difficulty bin", 3)
+    report.chart(charts.per_bin_curves(frame), f"{key}-per-bin")
+    return report
+
+
+def add_policy(report: Report, a: RunAnalysis, key: str) -> Report:
+    pol = a.policy
+    if pol is None:
+        return report
+    report.heading("Compute-optimal policy per difficulty bin", 3)
+    report.raw_badge(REAL)
+    report.paragraph(
+        f"For every bin and budget, the strategy with the highest accuracy among "
+        f"{len(pol.candidates)} deployable candidates, chosen on one half of the problems and "
+        f"scored on the other ({pol.folds}-fold cross-fitting), with {pol.n_resamples} "
+        f"bootstrap replicates that redo the choice. Baseline: {_name(a, pol.baseline)}. "
+        "Efficiency = generations the baseline needs to match the policy's accuracy / the "
+        "policy's generations (interpolated in log-budget; '>=' marks a bound where the "
+        "baseline never got there within the cache).")
+    report.table(fr.policy_matrix(pol, a.labels),
+                 caption="choice per bin and budget: cross-fitted accuracy [95% CI]")
+    table = fr.policy_table(pol)
+    table["policy"] = [_name(a, p) for p in table["policy"]]
+    report.table(table, collapsed="Full policy table: baseline, gain and efficiency with CIs")
+    eff = fr.efficiency_frame(pol)
+    if not eff.empty:
+        title = f"Efficiency over {_name(a, pol.baseline)}"
+        report.chart(charts.efficiency_chart(eff, title=title), f"{key}-efficiency")
+    for case in a.plans:
+        report.heading(f"Budget plan: {case.question}", 4)
+        p = case.plan
+        report.paragraph(
+            f"Expected accuracy {p.accuracy:.3f} (95% CI {p.ci[0]:.3f} to {p.ci[1]:.3f}) at "
+            f"{p.cost:g} {p.unit} per question on average. {p.message}.")
+        t = fr.plan_table(p)
+        t["policy"] = [_name(a, x) for x in t["policy"]]
+        report.table(t)
+    return report
+
+
+def add_laws(report: Report, fits: Sequence[LawFit], key: str) -> Report:
+    for j, fit in enumerate(fits):
+        report.heading(fit.title, 3)
+        report.raw_badge(MODEL, model=True)
+        report.paragraph(
+            "Black points are pass rates measured on real samples (shapes: the part the law was "
+            "fitted on and, where there is one, the held-out part it is checked against); lines "
+            "and bands are the fitted laws with 95% prediction intervals (delta method). Right "
+            f"of the dashed rule (k = {fit.pool_size:g}) the law extrapolates past what it saw.")
+        report.chart(charts.law_fit_chart(fit.observed, fit.fitted, pool_size=fit.pool_size,
+                                          title=fit.title, y_title=fit.y_title),
+                     f"{key}-law-{j}")
+        report.table(pd.concat([fr.law_summary(law) for law in fit.laws], ignore_index=True),
+                     digits=4)
+        if fit.comparison is not None:
+            report.table(fit.comparison, caption="model choice by AIC", digits=4)
+        if fit.check is not None:
+            inside = int((fit.check["inside"] == "yes").sum())
+            report.paragraph(f"Held-out check: {inside} of {len(fit.check)} observed values "
+                             "fall inside the 95% prediction interval.")
+            report.table(fit.check)
+        if fit.notes:
+            report.bullets(fit.notes)
+    return report
+
+
+def add_exchange(report: Report, results: Sequence[tuple[str, ExchangeResult]], key: str,
+                 notes: Sequence[str] = ()) -> Report:
+    if not results:
+        return report
+    report.raw_badge(ORACLE, model=True)
+    first = results[0][1]
+    report.paragraph(
+        "Snell et al. (2024, section 7): pretraining costs 6 P D_pre FLOPs, inference 2 P D_inf, "
+        "R = D_inf / D_pre. A model M times larger used once costs as much as the small model "
+        "with X = M + 3 (M - 1) / R generations per question. Bars: accuracy of the small model "
+        "at X minus the large model's pass@1, per difficulty bin of the small model, with 95% "
+        f"bootstrap CIs ({first.ci_method}); 'tie' when the CI covers 0.")
+    frame = fr.exchange_frame(results)
+    report.chart(charts.exchange_chart(frame), f"{key}-exchange")
+    report.table(fr.exchange_table(results), collapsed="Table of the comparisons")
+    report.bullets([f"{panel}: {res.note}" for panel, res in results if res.note]
+                   + list(notes))
+    return report
+
+
+def add_examples(report: Report, a: RunAnalysis) -> Report:
+    if a.provenance.third_party and not a.examples:
+        report.paragraph(
+            "Example generations are not quoted: this run is third-party data (registered "
+            f"dataset {a.provenance.registered}); the report shows numbers and charts only.",
+            cls="note")
+        return report
+    if not a.examples:
+        return report
+    report.heading("Example generations", 3)
+    report.paragraph("Model output, shown verbatim and escaped (untrusted text).", cls="note")
+    for ex in a.examples:
+        mark = {True: "correct", False: "wrong", None: "ungraded"}[ex.correct]
+        label = f"problem {ex.problem_id}: answer {ex.answer!s} ({mark}; gold {ex.gold!s})"
+        if ex.question:
+            report.preformatted(ex.question, label=f"question {ex.problem_id}")
+        report.preformatted(ex.text, label=label)
+    return report
+
+
+def add_notes(report: Report, notes: Sequence[str]) -> Report:
+    if notes:
+        report.heading("Notes and caveats", 4)
+        report.bullets(notes)
+    return report
+
+
+def add_run(report: Report, a: RunAnalysis, *, heading: str | None = None,
+            level: int = 2) -> Report:
+    """Every section of one run's analysis."""
+    key = _slug(a.run_id)
+    report.heading(heading or a.run_id, level)
+    add_run_summary(report, a)
+    add_difficulty(report, a, key)
+    x_title = "budget (generations per question)"
+    if any(lc.x == "generations" for lc in a.curves):
+        x_title = "generations per question (search: proposals generated)"
+    if a.info.has_chains:
+        x_title = "attempts (k)"
+    if a.curves and max(lc.curve.budgets.size for lc in a.curves) <= 2 \
+            and all(lc.x == "budget" for lc in a.curves):
+        add_points(report, a.curves, f"{key}-points")
+    else:
+        add_curves(report, a.curves, f"{key}-curves", title=f"{a.run_id}: accuracy vs budget",
+                   budget_title=x_title)
+    add_curve_table(report, a.curves)
+    add_per_bin(report, a, key)
+    add_policy(report, a, key)
+    add_laws(report, a.laws, key)
+    if a.exchange:
+        report.heading("Test-time compute vs a larger model", 3)
+        add_exchange(report, a.exchange, key)
+    add_examples(report, a)
+    add_notes(report, a.notes)
+    return report
+
+
+# -- whole reports ----------------------------------------------------------------------------
+def run_report(a: RunAnalysis, *, seconds: float | None = None) -> Report:
+    """The per-run report (`workbench report RUN`)."""
+    r = Report(f"ttc-workbench report: {a.run_id}")
+    r.paragraph(_made_with(a.settings, seconds), cls="note")
+    add_provenance(r, [a.provenance])
+    add_run(r, a, heading="Results")
+    return r
+
+
+def demo_report(d: DemoResult) -> Report:
+    """The demo report (`workbench demo`): the paper-style analysis on the default real data."""
+    r = Report("ttc-workbench demo: test-time compute on cached real generations")
+    r.paragraph(
+        "Which test-time strategy should a model use for which questions, how much accuracy "
+        "does compute buy, and when is a bigger model the better buy? Following Snell et al. "
+        "(2024, 'Scaling LLM Test-Time Compute Optimally can be More Effective than Scaling "
+        "Model Parameters'), every number below is computed offline from generations and "
+        "verifier scores that were generated once and cached: nothing here calls a model.")
+    r.bullets([
+        "Curves: strategies x budgets, exact where a closed form exists (pass@k, best-of-N), "
+        "Monte Carlo otherwise, with 95% percentile bootstrap CIs over problems.",
+        "Compute-optimal policy: per difficulty bin, cross-fitted; efficiency vs best-of-N "
+        "weighted; budget plans from the planner.",
+        "Scaling laws: each checked against data it was not fitted on.",
+        "Exchange: small model + test-time compute vs a larger model, per bin and R.",
+    ])
+    r.raw_badge(REAL).raw_badge(ORACLE, model=True).raw_badge(MODEL, model=True)
+    r.paragraph(_made_with(d.settings, d.seconds), cls="note")
+    add_provenance(r, d.provenance)
+
+    r.heading("1. MATH: Qwen2.5-Math-7B-Instruct with an outcome reward model")
+    r.paragraph(
+        "100 MATH problems x 8 samples, scored by Qwen2.5-Math-RM-72B. Majority vote, best-of-N "
+        "and weighted best-of-N (Snell et al.'s baseline) at 1 to 8 generations; pass@k is the "
+        "oracle upper bound.")
+    add_run(r, d.main, heading="Qwen2.5-Math-7B-Instruct + RM-72B", level=3)
+
+    r.heading("2. MATH-500: PRM aggregation (Qwen2.5-1.5B-Instruct, Math-Shepherd PRM)")
+    r.paragraph(
+        "Only 2 samples per problem are cached, so budgets stop at 2: this section compares the "
+        "ways to turn per-step PRM scores into one score (last step, minimum, product, mean).")
+    add_run(r, d.prm, heading="Qwen2.5-1.5B-Instruct + math-shepherd-mistral-7b-prm", level=3)
+
+    r.heading("3. Game of 24: sampling vs Tree-of-Thoughts search (GPT-4)")
+    add_game24(r, d.game24)
+
+    r.heading("4. Sequential revisions: Reflexion on HumanEval (GPT-4)")
+    add_curves(r, [*d.revisions.curves, d.revisions_single], "reflexion-curves",
+               title="Reflexion: solved within k attempts", budget_title="attempts (k)")
+    add_curve_table(r, [*d.revisions.curves, d.revisions_single])
+    add_notes(r, d.revisions.notes)
+
+    r.heading("5. Scaling laws, checked on held-out data")
+    add_laws(r, d.laws, "laws")
+
+    r.heading("6. Test-time compute vs a 9x larger model (Llama-3 8B vs 70B)")
+    add_exchange(r, d.exchange, "demo", d.exchange_notes)
+
+    for a in d.own:
+        r.heading(f"7. This project's own run: {a.run_id}")
+        add_provenance(r, [a.provenance], heading="Provenance")
+        add_run(r, a, heading="Results", level=3)
+    if not d.own:
+        r.heading("7. This project's own runs")
+        r.paragraph("No run generated by this project (cached_runs/) was found, so no example "
+                    "generations are shown: text from registered datasets is never quoted.",
+                    cls="note")
+    r.heading("Summary")
+    r.bullets(d.summary())
+    return r
+
+
+def add_game24(r: Report, g: Game24) -> Report:
+    sampling = [lc for lc in g.curves if lc.x == "budget"]
+    r.paragraph(
+        "100 puzzles (indices 900-999) from the Tree of Thoughts logs: 100 chain-of-thought and "
+        "100 direct ('IO') samples per puzzle, and ToT's breadth-first search tree (proposals "
+        "scored by GPT-4 value prompts, top 5 kept per step), replayed here at breadths 1 to 5.")
+    add_curves(r, list(g.curves), "game24-curves", title="Game of 24: accuracy vs generations",
+               budget_title="generations per question (BFS: proposals generated)")
+    r.chart(charts.accuracy_vs_budget(
+        fr.curve_frame([_on_tokens(lc) for lc in sampling]),
+        title="Game of 24: accuracy vs generated tokens per question",
+        budget_title="generated tokens per question"), "game24-tokens")
+    r.table(pd.DataFrame([{
+        "method": m, "published (Yao et al. 2023)": p, "these logs": v, "how": how,
+    } for m, p, v, how in g.published]), caption="published vs reproduced")
+    tot = next(row for row in g.published if row[0].startswith("ToT"))
+    r.paragraph(
+        f"For ToT BFS (b = 5), {tot[2]:.0%} of the logged searches end with a correct candidate "
+        f"among the final five; the paper reports {tot[1]:.0%} for its run.", cls="note")
+    add_curve_table(r, list(g.curves))
+    add_notes(r, g.notes)
+    return r
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def _on_tokens(lc: LabelledCurve) -> LabelledCurve:
+    from workbench.report.frames import LabelledCurve as LC
+
+    return LC(lc.label, lc.curve, lc.boot, lc.kind, "tokens")
+
+
+def _name(a: RunAnalysis, label: str) -> str:
+    return a.labels.get(label, label)
+
+
+def _made_with(settings: object, seconds: float | None) -> str:
+    s = settings
+    took = f" in {seconds:.0f} s" if seconds is not None else ""
+    return (f"Made with ttc-workbench {__version__}{took}: seed {getattr(s, 'seed', '?')}, "
+            f"{getattr(s, 'n_boot', '?')} bootstrap resamples per curve, "
+            f"{getattr(s, 'policy_boot', '?')} policy replicates, "
+            f"{getattr(s, 'draws', '?')} Monte-Carlo draws per problem and budget. "
+            "Charts need no network: the Vega libraries are inlined.")
+
