@@ -77,8 +77,9 @@ DEMO_RUNS = {
 }
 """The registered runs the demo reads (RUN_IDS.md)."""
 
-DEMO_STEPS = 12
-"""Top-level steps `run_demo` reports through `progress` (ingest steps come on top)."""
+DEMO_STEPS = 8
+"""Steps of a demo as the CLI counts them: the 7 that `run_demo` reports through `progress`
+and writing the report (reading missing datasets and own runs add one step each)."""
 
 PUBLISHED_GAME24 = {
     # Yao et al. (2023), Tree of Thoughts, Table 2 (GPT-4, Game of 24 problems 900-999)

@@ -308,6 +308,27 @@ def own_run_dirs(root: Path = OWN_RUNS_DIR) -> list[Path]:
     return sorted(p.parent for p in root.glob("*/run.json"))
 
 
+def missing_runs(
+    store: RunStore,
+    *,
+    datasets: Sequence[str] | None = None,
+    own_runs: Path | None = OWN_RUNS_DIR,
+) -> tuple[list[str], list[Path]]:
+    """(registered datasets, own run folders) that the store does not hold yet.
+
+    A dataset counts as present when the store holds a run whose id starts with its name; an
+    own run folder when its run id is stored.
+    """
+    from workbench.importers import read_path
+
+    have = {r.run_id for r in store.runs()}
+    names = [n for n in (datasets if datasets is not None else list(DATASETS))
+             if not any(r.startswith(f"{n}/") for r in have)]
+    folders = [f for f in (own_run_dirs(own_runs) if own_runs is not None else [])
+               if any(b.run.run_id not in have for b in read_path(f))]
+    return names, folders
+
+
 def ensure_ingested(
     store: RunStore,
     *,
@@ -316,25 +337,19 @@ def ensure_ingested(
     progress: Progress | None = None,
 ) -> list[str]:
     """Ingest the registered datasets (default: all) and this project's own runs that the store
-    does not hold yet, in one transaction. Returns the run ids created.
-
-    A dataset counts as present when the store holds a run whose id starts with its name.
-    """
+    does not hold yet (`missing_runs`), in one transaction. Returns the run ids created."""
     from workbench.importers import read_dataset, read_path
 
+    names, folders = missing_runs(store, datasets=datasets, own_runs=own_runs)
+    if not names and not folders:
+        return []
     have = {r.run_id for r in store.runs()}
     bundles = []
-    for name in datasets if datasets is not None else list(DATASETS):
-        if any(r.startswith(f"{name}/") for r in have):
-            continue
+    for name in names:
         _step(progress, f"read {name}")
         bundles.extend(read_dataset(name))
-    for folder in own_run_dirs(own_runs) if own_runs is not None else []:
-        for bundle in read_path(folder):
-            if bundle.run.run_id not in have:
-                bundles.append(bundle)
-    if not bundles:
-        return []
+    for folder in folders:
+        bundles.extend(b for b in read_path(folder) if b.run.run_id not in have)
     _step(progress, f"ingest {len(bundles)} runs")
     for bundle in bundles:
         bundle.validate()
@@ -734,7 +749,9 @@ def analyse_run(
     if data.pool is not None and data.pool.answer is not None and data.pool.correct is not None \
             and data.chains is None:
         _step(progress, f"{run_id}: strategy curves")
-        raw, baseline = sample_curves(store, run_id, settings, notes)
+        # powers of two and the whole pool (the last point is then exact for every strategy)
+        raw, baseline = sample_curves(store, run_id, settings, notes,
+                                      budgets=power_budgets(int(np.min(data.pool.sizes))))
         curves = [labelled(c, settings, show_verifier=several_verifiers) for c in raw]
     elif data.chains is not None:
         _step(progress, f"{run_id}: revision chains")
@@ -829,6 +846,6 @@ def analyse_run(
 __all__ = [
     "Example", "LawFit", "PlanCase", "Progress", "Provenance", "RunAnalysis", "Settings",
     "analyse_run", "bootstrap", "budget_plans", "counts_laws", "curve_law", "display_name",
-    "ensure_ingested", "exchange_pair", "find_larger", "labelled", "own_run_dirs",
+    "ensure_ingested", "exchange_pair", "find_larger", "missing_runs", "labelled", "own_run_dirs",
     "power_budgets", "provenance",
 ]

@@ -1,0 +1,162 @@
+"""The demo and per-run reports on the REAL data mirror: sections, numbers, offline rendering,
+images, and no third-party model text in a report."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests import browser
+from tests.report_helpers import copy_store, real_store_path, third_party_texts
+from workbench.cli import cli
+from workbench.report.demo import DEMO_RUNS, PUBLISHED_GAME24
+from workbench.report.pipeline import Settings, analyse_run
+from workbench.report.render import run_report
+from workbench.store import Problem, Run, RunBundle, RunStore, Sample
+
+HOSTILE = "</script><script>alert('pwned')</script><img src=x onerror=alert(1)>"
+
+DEMO_SECTIONS = (
+    "Data and provenance",
+    "1. MATH: Qwen2.5-Math-7B-Instruct with an outcome reward model",
+    "Difficulty bins (oracle, pass@1)",
+    "Accuracy vs budget per difficulty bin",
+    "Compute-optimal policy per difficulty bin",
+    "Budget plan: Best accuracy for 4 generations per question on average",
+    "2. MATH-500: PRM aggregation",
+    "3. Game of 24: sampling vs Tree-of-Thoughts search (GPT-4)",
+    "4. Sequential revisions: Reflexion on HumanEval (GPT-4)",
+    "5. Scaling laws, checked on held-out data",
+    "6. Test-time compute vs a 9x larger model (Llama-3 8B vs 70B)",
+    "Summary",
+)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """`workbench demo --quick --png` on a copy of the real store, as a user runs it."""
+    tmp = tmp_path_factory.mktemp("demo")
+    store = copy_store(tmp)
+    out = tmp / "demo.html"
+    result = CliRunner().invoke(
+        cli, ["demo", "--quick", "--png", "--store", str(store), "--out", str(out)],
+        catch_exceptions=False,
+    )
+    return {"exit": result.exit_code, "stdout": result.output, "out": out,
+            "page": out.read_text(encoding="utf-8") if out.exists() else ""}
+
+
+def _headings(page: str) -> list[str]:
+    body = page.split("</head>", 1)[1]  # the inlined Vega bundle holds "<h1>" in its code
+    return [html.unescape(h) for h in re.findall(r"<h[1-4]>(.*?)</h[1-4]>", body)]
+
+
+def test_demo_command_writes_report_and_prints_summary(demo: dict[str, object]) -> None:
+    assert demo["exit"] == 0, demo["stdout"]
+    stdout = str(demo["stdout"])
+    assert f"report: {demo['out']}" in stdout
+    assert "weighted best-of-N with RM-72B @8 = " in stdout
+    assert "Game of 24 (GPT-4): CoT majority@100 0.090 (published 0.09)" in stdout
+
+
+def test_demo_report_has_every_section(demo: dict[str, object]) -> None:
+    heads = _headings(str(demo["page"]))
+    for section in DEMO_SECTIONS:
+        assert any(h.startswith(section) for h in heads), f"missing section {section!r}"
+    # provenance: every registered run the demo reads, with licence and citation
+    page = str(demo["page"])
+    for run_id in DEMO_RUNS.values():
+        assert html.escape(run_id) in page, run_id
+    assert "CC BY 4.0" in page and "@article{bay2026sampling" in page
+
+
+def test_demo_reproduces_published_game24_sampling_numbers(demo: dict[str, object]) -> None:
+    """The ToT logs give the published IO/CoT/CoT-SC/best-of-100 rates exactly (Yao et al.
+    2023, Table 2); the table shows published and reproduced side by side."""
+    page = str(demo["page"])
+    table = page[page.index("published vs reproduced"):]
+    cells = re.findall(r'<td class="(?:num|text)">(.*?)</td>', table)
+    for method, published in list(PUBLISHED_GAME24.items())[:5]:
+        i = cells.index(html.escape(method))
+        assert cells[i + 1] == f"{published:.3f}"
+        assert cells[i + 2] == f"{published:.3f}", f"{method}: logs give {cells[i + 2]}"
+
+
+def test_demo_page_renders_offline_in_chromium(demo: dict[str, object]) -> None:
+    check = browser.check_page(Path(str(demo["out"])))
+    assert check.console_errors == []
+    assert check.total_charts >= 15
+    assert check.failed_charts == []
+    assert check.rendered_charts == check.total_charts
+    assert check.svg_count >= check.total_charts
+
+
+def test_demo_png_export_writes_every_chart(demo: dict[str, object]) -> None:
+    out = Path(str(demo["out"]))
+    pngs = sorted((out.parent / "demo_charts").glob("*.png"))
+    n_charts = str(demo["page"]).count('data-chart="')
+    assert len(pngs) == n_charts > 0
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+
+
+def test_demo_quotes_no_third_party_text(demo: dict[str, object]) -> None:
+    page = str(demo["page"])
+    for name, text in third_party_texts().items():
+        assert text not in page and html.escape(text) not in page, f"{name} quoted"
+    assert "Example generations are not quoted" in page
+
+
+def test_per_run_report_for_registered_run(tmp_path: Path) -> None:
+    with RunStore(real_store_path(), read_only=True) as store:
+        a = analyse_run(store, DEMO_RUNS["cot"], Settings.quick())
+    out = run_report(a).write(tmp_path / "cot.html")
+    page = out.read_text(encoding="utf-8")
+    heads = _headings(page)
+    assert heads[0] == f"ttc-workbench report: {DEMO_RUNS['cot']}"
+    assert "Data and provenance" in heads and "Difficulty bins (oracle, pass@1)" in heads
+    assert a.examples == () and "Example generations are not quoted" in page
+    for name, text in third_party_texts().items():
+        assert text not in page and html.escape(text) not in page, f"{name} quoted"
+    # CoT on Game of 24: majority vote and the oracle bound, exact at N = 100 (all samples)
+    acc = {lc.label: lc.curve.accuracy for lc in a.curves}
+    assert acc["majority vote"][-1] == pytest.approx(0.09)
+    assert acc["pass@k (oracle)"][-1] == pytest.approx(0.49)
+    check = browser.check_page(out)
+    assert check.console_errors == [] and check.rendered_charts == check.total_charts > 0
+
+
+def _own_run() -> RunBundle:
+    """A synthetic run this project 'generated' (labelled synthetic): hostile text included."""
+    problems = [Problem("toy-arith", f"q{i}", question=f"What is {i} + {i}?",
+                        gold_answer=str(2 * i)) for i in range(12)]
+    samples = [
+        Sample(f"q{i}", j, answer=str(2 * i + (j % 3 != 0)), answer_key=str(2 * i + (j % 3 != 0)),
+               is_correct=j % 3 == 0, text=f"sample {j}: {HOSTILE} so the answer is "
+               f"{2 * i + (j % 3 != 0)}", output_tokens=20)
+        for i in range(12) for j in range(6)
+    ]
+    return RunBundle(Run("mine/toy-arith", "toy-arith", "toy-model", "synthetic (test)"),
+                     problems=problems, samples=samples)
+
+
+def test_own_run_report_quotes_examples_escaped(tmp_path: Path) -> None:
+    with RunStore(tmp_path / "own.duckdb") as store:
+        store.ingest(_own_run())
+        a = analyse_run(store, "mine/toy-arith", Settings.quick())
+    assert len(a.examples) == Settings.quick().examples
+    assert {ex.correct for ex in a.examples} == {True, False}  # both kinds shown
+    page = run_report(a).write(tmp_path / "own.html").read_text(encoding="utf-8")
+    assert "Example generations" in _headings(page)
+    assert "<script>alert" not in page and "<img src=x" not in page
+    assert html.escape(HOSTILE) in page
+
+
+def test_report_command_on_unknown_run_fails_cleanly(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["report", "no/such-run", "--store",
+                                      str(real_store_path()), "--out", str(tmp_path / "x.html")])
+    assert result.exit_code != 0
+    assert not (tmp_path / "x.html").exists()
