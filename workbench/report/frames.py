@@ -259,13 +259,16 @@ def law_summary(law: Law) -> pd.DataFrame:
     return out
 
 
-def plan_table(plan: Plan) -> pd.DataFrame:
-    """One row per (bin, configuration) of a budget plan, with the bin's accuracy CI."""
+def plan_table(plan: Plan, names: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per (bin, configuration) of a budget plan, with the bin's accuracy CI.
+    `names` maps curve labels to display names."""
+    names = names or {}
     rows = []
     for b in plan.bins:
         for c in b.choices:
             rows.append({
-                "bin": b.bin, "weight": b.weight, "policy": c.label, "budget": c.budget,
+                "bin": b.bin, "weight": b.weight, "policy": names.get(c.label, c.label),
+                "budget": c.budget,
                 "share of bin": c.share, "bin accuracy": b.accuracy,
                 "95% CI": _interval(b.ci, 3),
             })

@@ -178,9 +178,7 @@ def add_policy(report: Report, a: RunAnalysis, key: str) -> Report:
         report.paragraph(
             f"Expected accuracy {p.accuracy:.3f} (95% CI {p.ci[0]:.3f} to {p.ci[1]:.3f}) at "
             f"{p.cost:g} {p.unit} per question on average. {p.message}.")
-        t = fr.plan_table(p)
-        t["policy"] = [_name(a, x) for x in t["policy"]]
-        report.table(t)
+        report.table(fr.plan_table(p, a.labels))
     return report
 
 
