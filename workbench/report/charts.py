@@ -46,15 +46,20 @@ def _dash(frame: Any) -> dict[str, Any]:
 
 
 def accuracy_vs_budget(
-    frame: Any, *, title: str = "Accuracy vs test-time budget", budget_title: str | None = None
+    frame: Any, *, title: str = "Accuracy vs test-time budget", budget_title: str | None = None,
+    strategies: Any = None,
 ) -> alt.LayerChart:
     """Lines of accuracy per strategy with a CI band.
 
     Columns: strategy, budget, accuracy, lo, hi (CI bounds; NaN draws no band); optional kind
-    ("real", "oracle", "model": oracle and model curves are dashed).
+    ("real", "oracle", "model": oracle and model curves are dashed). `strategies`: the full
+    list of strategy names, so that two charts showing different subsets colour each strategy
+    the same way.
     """
     x = _budget_axis(budget_title or "budget (generations per question)", frame)
-    color = alt.Color("strategy:N", title="strategy", legend=alt.Legend(labelLimit=320))
+    scale = alt.Scale(domain=sorted(strategies)) if strategies is not None else alt.Undefined
+    color = alt.Color("strategy:N", title="strategy", scale=scale,
+                      legend=alt.Legend(labelLimit=320))
     base = alt.Chart(frame)
     band = base.mark_area(opacity=0.15).encode(x=x, y="lo:Q", y2="hi:Q", color=color)
     tooltip = ["strategy:N", alt.Tooltip("budget:Q", format=",.4~g"),
@@ -192,7 +197,8 @@ def strategy_points(frame: Any, *, title: str = "Accuracy per strategy") -> alt.
         base.mark_rule(strokeWidth=2, opacity=0.6).encode(
             x=alt.X("lo:Q", title="accuracy", scale=alt.Scale(zero=False)), x2="hi:Q"),
         base.mark_point(filled=True, size=60).encode(
-            x="accuracy:Q", color=alt.Color("kind:N", title="kind"),
+            x="accuracy:Q", color=alt.Color("kind:N", title="kind", scale=alt.Scale(
+                domain=["real", "oracle", "model"], range=["#4c78a8", "#f58518", "#9d755d"])),
             tooltip=["strategy:N", alt.Tooltip("accuracy:Q", format=".3f"),
                      alt.Tooltip("lo:Q", format=".3f"), alt.Tooltip("hi:Q", format=".3f")]),
     ).properties(width=_WIDTH, title=title)

@@ -756,6 +756,11 @@ def analyse_run(
     elif data.chains is not None:
         _step(progress, f"{run_id}: revision chains")
         curves = chain_curves(store, data, settings, notes)
+        try:  # revisions(N, ratio) and voting, where the chains support them
+            raw, baseline = sample_curves(store, run_id, settings, notes)
+            curves += [labelled(c, settings, show_verifier=several_verifiers) for c in raw]
+        except StrategyError as exc:
+            notes.add(f"revision strategies not computed: {exc}")
     elif data.tree is not None:
         _step(progress, f"{run_id}: tree search replay")
         curves = tree_curves(data, settings, notes)

@@ -369,7 +369,8 @@ def add_game24(r: Report, g: Game24) -> Report:
     r.chart(charts.accuracy_vs_budget(
         fr.curve_frame([_on_tokens(lc) for lc in sampling]),
         title="Game of 24: accuracy vs generated tokens per question",
-        budget_title="generated tokens per question"), "game24-tokens")
+        budget_title="generated tokens per question",
+        strategies={lc.label for lc in g.curves}), "game24-tokens")
     r.table(pd.DataFrame([{
         "method": m, "published (Yao et al. 2023)": p, "these logs": v, "how": how,
     } for m, p, v, how in g.published]), caption="published vs reproduced")
