@@ -29,10 +29,18 @@ from workbench.engine.montecarlo import MCEstimate, vote_curve, vote_share
 from workbench.engine.pool import CountsPool, SamplePool
 from workbench.engine.results import Cost, Curve
 from workbench.engine.simulate import simulate, simulate_many
-from workbench.engine.strategies import best_of_n as _best_of_n  # noqa: F401  (registers)
-from workbench.engine.strategies import majority as _majority  # noqa: F401
-from workbench.engine.strategies import pass_at_k as _pass_at_k  # noqa: F401
-from workbench.engine.strategies import weighted_bon as _weighted_bon  # noqa: F401
+from workbench.engine.strategies import (  # noqa: F401  (importing a module registers it)
+    beam,
+    best_of_n,
+    bfs,
+    dvts,
+    lookahead,
+    majority,
+    pass_at_attempts,
+    pass_at_k,
+    revisions,
+    weighted_bon,
+)
 from workbench.engine.strategies.beam import BeamSearch
 from workbench.engine.strategies.best_of_n import BestOfN
 from workbench.engine.strategies.bfs import BreadthFirst

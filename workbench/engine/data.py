@@ -15,7 +15,6 @@ workbench.errors.StrategyError: majority needs answer keys (answers), but run 's
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -106,53 +105,57 @@ class RunData:
         return ", ".join(parts) or "nothing the engine can use"
 
     def require(self, needs: Iterable[str], strategy: str) -> None:
-        """Raise `StrategyError` saying what is missing if the run lacks any of `needs`."""
-        run = self.run_id
+        """Raise `StrategyError` saying what is missing if the run lacks any of `needs`,
+        and which strategies the run does support."""
         for need in needs:
-            if need not in NEEDS:
-                raise ValueError(f"unknown need {need!r}; known: {', '.join(NEEDS)}")
-            if need == "counts" and self.counts is None:
-                why = (self.pool.missing.get("correct", "") if self.pool is not None
-                       else "no samples or counts")
+            problem = self._missing(need, strategy)
+            if problem is not None:
+                fits = [s for s in self.supported() if s != strategy]
                 raise StrategyError(
-                    f"{strategy} needs graded samples or per-problem counts, but run {run!r} "
-                    f"has none ({why}); it holds {self.holds()}"
+                    problem + (f"; strategies this run supports: {', '.join(fits)}" if fits
+                               else "")
                 )
-            if need in ("samples", "correct", "answers", "scores") and self.pool is None:
-                raise StrategyError(
-                    f"{strategy} needs individual samples, but run {run!r} holds "
-                    f"{self.holds()}; try pass_at_k"
-                    + (" or a tree strategy (beam, lookahead, dvts)" if self.tree is not None
-                       else "")
-                )
-            if need == "correct" and self.pool is not None and self.pool.correct is None:
-                raise StrategyError(
-                    f"{strategy} needs graded samples, but in run {run!r} "
-                    f"{self.pool.missing.get('correct', 'samples are ungraded')}"
-                )
-            if need == "answers" and self.pool is not None and self.pool.answer is None:
-                raise StrategyError(
-                    f"{strategy} needs answer keys (answers), but run {run!r} has none: "
-                    f"{self.pool.missing.get('answer', 'no answers given')}"
-                )
-            if need == "scores" and self.pool is not None and self.pool.score is None:
-                raise StrategyError(self._scores_message(strategy))
-            if need == "tree" and self.tree is None:
-                raise StrategyError(
-                    f"{strategy} replays a cached search tree, but run {run!r} has none; "
-                    f"it holds {self.holds()}"
-                )
-            if need == "chains" and self.chains is None:
-                raise StrategyError(
-                    f"{strategy} needs revision chains, but run {run!r} has none; "
-                    f"it holds {self.holds()}"
-                )
+
+    def supported(self) -> list[str]:
+        """Registered strategies whose needs this run meets."""
+        from workbench.engine.strategy import STRATEGIES
+
+        return sorted(name for name, cls in STRATEGIES.items()
+                      if all(self._missing(n, name) is None for n in cls.needs))
+
+    def _missing(self, need: str, strategy: str) -> str | None:
+        """Why the run cannot meet `need` (None when it can)."""
+        run = self.run_id
+        if need not in NEEDS:
+            raise ValueError(f"unknown need {need!r}; known: {', '.join(NEEDS)}")
+        if need == "counts" and self.counts is None:
+            why = (self.pool.missing.get("correct", "") if self.pool is not None
+                   else "no samples or counts")
+            return (f"{strategy} needs graded samples or per-problem counts, but run {run!r} "
+                    f"has none ({why}); it holds {self.holds()}")
+        if need in ("samples", "correct", "answers", "scores") and self.pool is None:
+            return f"{strategy} needs individual samples, but run {run!r} holds {self.holds()}"
+        pool = self.pool
+        if need == "correct" and pool is not None and pool.correct is None:
+            return (f"{strategy} needs graded samples, but in run {run!r} "
+                    f"{pool.missing.get('correct', 'samples are ungraded')}")
+        if need == "answers" and pool is not None and pool.answer is None:
+            return (f"{strategy} needs answer keys (answers), but run {run!r} has none: "
+                    f"{pool.missing.get('answer', 'no answers given')}")
+        if need == "scores" and pool is not None and pool.score is None:
+            return self._scores_message(strategy)
+        if need == "tree" and self.tree is None:
+            return (f"{strategy} replays a cached search tree, but run {run!r} has none; "
+                    f"it holds {self.holds()}")
+        if need == "chains" and self.chains is None:
+            return (f"{strategy} needs revision chains, but run {run!r} has none; "
+                    f"it holds {self.holds()}")
+        return None
 
     def _scores_message(self, strategy: str) -> str:
         run = self.run_id
         if not self.verifiers:
-            return (f"{strategy} needs verifier scores, but run {run!r} has no verifier; "
-                    "use majority or pass_at_k")
+            return f"{strategy} needs verifier scores, but run {run!r} has no verifier"
         assert self.pool is not None
         if self.pool.verifier is None:
             names = ", ".join(sorted(self.verifiers))
@@ -201,24 +204,18 @@ def load_run_data(
             counts = pool.to_counts() if pool.correct is not None else None
     if counts is None and info.counts_only:
         counts = CountsPool.from_table(store.table("problem_counts", run_id), run_id=run_id)
-    tree = _load_optional("workbench.engine.tree", "load_tree", store, run_id) \
-        if info.has_tree else None
-    chains = _load_optional("workbench.engine.chains", "load_chains", store, run_id) \
-        if info.has_chains else None
+    # tree and chain loaders live with their strategies; imported here, when a run has them
+    tree = chains = None
+    if info.has_tree:
+        from workbench.engine.tree import load_tree
+
+        tree = load_tree(store, run_id)
+    if info.has_chains:
+        from workbench.engine.chains import load_chains
+
+        chains = load_chains(store, run_id, verifier=verifier, agg=agg)
     model = CostModel.for_run(run, verifier, policy_params=policy_params,
                               verifier_params=verifier_params, prices=prices)
     return RunData(run=run, pool=pool, counts=counts, tree=tree, chains=chains,
                    cost_model=model, verifiers=dict(kinds))
-
-
-def _load_optional(module: str, func: str, store: RunStore, run_id: str) -> Any:
-    """Call a loader from a module imported lazily (tree and chain loaders live with their
-    strategies); None when that module is not part of this installation."""
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name == module:
-            return None
-        raise
-    return getattr(mod, func)(store, run_id)
 

@@ -1,0 +1,283 @@
+"""Engine command: `workbench simulate`: a strategy's accuracy at each budget, with CIs and cost.
+
+A thin layer over `workbench.engine`: load the run, run the strategy, bootstrap over problems,
+print one row per budget (or JSON). Progress bars (Monte-Carlo blocks, bootstrap) go to stderr,
+only on a terminal, never with --json.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from workbench.cli.analysis import echo_json, json_option, open_store, store_option
+from workbench.engine import (
+    STRATEGIES,
+    BootstrapResult,
+    Curve,
+    bootstrap_curve,
+    get_strategy,
+    load_run_data,
+    simulate,
+)
+from workbench.store import AGGREGATIONS
+
+PROGRESS_MIN_WORK = 20
+"""Draw a progress bar only for tasks of at least this many blocks / bootstrap batches."""
+
+
+def _budgets(text: str | None, smallest_pool: int | None) -> list[int]:
+    if text is None:
+        if not smallest_pool:
+            raise click.BadParameter("give the budgets, e.g. 1,2,4,8 (no sample pool to "
+                                     "derive them from)", param_hint="--budgets")
+        top = int(np.log2(smallest_pool))
+        return sorted({*(2**i for i in range(top + 1)), smallest_pool})
+    try:
+        out = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integers, got {text!r}",
+                                 param_hint="--budgets") from None
+    if not out or min(out) < 1:
+        raise click.BadParameter("budgets must be integers >= 1", param_hint="--budgets")
+    return out
+
+
+def _value(text: str) -> Any:
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _pairs(items: tuple[str, ...], option: str) -> dict[str, Any]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=option)
+        out[key.strip()] = _value(value.strip())
+    return out
+
+
+def _prices(path: Path | None, price_in: float | None, price_out: float | None) -> Any:
+    if path is not None:
+        if price_in is not None or price_out is not None:
+            raise click.BadParameter("give --prices or --price-in/--price-out, not both",
+                                     param_hint="--prices")
+        try:
+            return json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise click.BadParameter(f"{path}: not JSON ({exc.msg})",
+                                     param_hint="--prices") from None
+    if (price_in is None) != (price_out is None):
+        raise click.BadParameter("give both --price-in and --price-out",
+                                 param_hint="--price-in/--price-out")
+    return None if price_in is None else {"input_per_1k": price_in, "output_per_1k": price_out}
+
+
+def _param_counts(items: tuple[str, ...]) -> tuple[float | None, float | None]:
+    counts = _pairs(items, "--params")
+    unknown = sorted(set(counts) - {"policy", "verifier"})
+    if unknown:
+        raise click.BadParameter(f"unknown keys {unknown}: use policy=... and verifier=...",
+                                 param_hint="--params")
+    for k, v in counts.items():
+        if not isinstance(v, int | float):
+            raise click.BadParameter(f"{k}={v!r} is not a number", param_hint="--params")
+    return counts.get("policy"), counts.get("verifier")
+
+
+@contextmanager
+def _bar(enabled: bool, desc: str) -> Iterator[Callable[[int, int], None]]:
+    """A `progress(done, total)` hook drawing a tqdm bar on stderr for long tasks."""
+    from tqdm import tqdm
+
+    state: dict[str, Any] = {}
+
+    def hook(done: int, total: int) -> None:
+        if "bar" not in state:
+            state["bar"] = tqdm(total=total, desc=desc, leave=False,
+                                disable=None if enabled and total >= PROGRESS_MIN_WORK else True)
+        state["bar"].update(done - state["bar"].n)
+
+    try:
+        yield hook
+    finally:
+        if "bar" in state:
+            state["bar"].close()
+
+
+def _num(x: float) -> float | None:
+    """A JSON-safe number: None for NaN/inf (unknown cost units, undefined CIs)."""
+    return float(x) if np.isfinite(x) else None
+
+
+def _rows(curve: Curve, boot: BootstrapResult | None) -> list[dict[str, Any]]:
+    rows = []
+    for i, n in enumerate(curve.budgets.tolist()):
+        rows.append({
+            "budget": int(n),
+            "accuracy": _num(curve.accuracy[i]),
+            "ci_low": None if boot is None else _num(boot.confidence_interval.low[i]),
+            "ci_high": None if boot is None else _num(boot.confidence_interval.high[i]),
+            "mc_se": _num(curve.accuracy_se[i]),
+            **{unit: _num(curve.cost.unit(unit)[i])
+               for unit in ("generations", "tokens", "flops", "money")},
+        })
+    return rows
+
+
+def _fmt(value: float | None, kind: str) -> str:
+    if value is None or not np.isfinite(value):
+        return "-"
+    if kind == "pct":
+        return f"{100 * value:.2f}%"
+    if kind == "se":
+        return f"{100 * value:.3f}" if value else "0"
+    if kind == "money":
+        return f"{value:.4g}"
+    return f"{value:,.0f}" if abs(value) < 1e7 else f"{value:.3g}"
+
+
+def _table(rows: list[dict[str, Any]], level: float | None) -> str:
+    ci = f"{round(100 * level)}% CI" if level is not None else "CI"
+    headers = ["N", "accuracy", ci, "MC SE (pp)", "tokens", "FLOPs", "money"]
+    def interval(r: dict[str, Any]) -> str:
+        if r["ci_low"] is None or r["ci_high"] is None:
+            return "-"
+        return f"[{_fmt(r['ci_low'], 'pct')}, {_fmt(r['ci_high'], 'pct')}]"
+
+    cells = [[
+        str(r["budget"]), _fmt(r["accuracy"], "pct"), interval(r),
+        _fmt(r["mc_se"], "se"), _fmt(r["tokens"], "n"), _fmt(r["flops"], "n"),
+        _fmt(r["money"], "money"),
+    ] for r in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(lines)
+
+
+@click.command("simulate")
+@click.argument("run")
+@click.option("--strategy", "strategy_name", required=True,
+              type=click.Choice(sorted(STRATEGIES)), help="Strategy to replay on the cache.")
+@click.option("--verifier", default=None,
+              help="Verifier whose scores rank samples (default: the run's only verifier).")
+@click.option("--agg", type=click.Choice(AGGREGATIONS), default="last", show_default=True,
+              help="PRM step-score aggregation (Snell et al. 2024 use last).")
+@click.option("--budgets", default=None,
+              help="Budgets N in generations, e.g. 1,2,4,8 (default: powers of two up to the "
+                   "smallest pool).")
+@click.option("--param", "strategy_params", multiple=True, metavar="KEY=VALUE",
+              help="Strategy hyper-parameter, e.g. --param width=4 (repeatable).")
+@click.option("--bootstrap", "n_resamples", type=click.IntRange(min=0), default=2000,
+              show_default=True, help="Bootstrap resamples over problems (0: no CI).")
+@click.option("--ci", "ci_method", type=click.Choice(["BCa", "percentile", "basic"]),
+              default="BCa", show_default=True)
+@click.option("--confidence", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=0.95, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of every random draw (Monte Carlo and bootstrap).")
+@click.option("--draws", type=click.IntRange(min=2), default=None,
+              help="Monte-Carlo draws per problem for stochastic strategies (default 1000).")
+@click.option("--with-replacement", "replace", is_flag=True,
+              help="Allow budgets past the cached pool by resampling with replacement "
+                   "(biased; the result says so).")
+@click.option("--prices", "prices_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help='JSON price table {"input_per_1k": .., "output_per_1k": ..}.')
+@click.option("--price-in", type=click.FloatRange(min=0), default=None,
+              help="Price per 1,000 prompt tokens (with --price-out).")
+@click.option("--price-out", type=click.FloatRange(min=0), default=None,
+              help="Price per 1,000 generated tokens (with --price-in).")
+@click.option("--params", "param_counts", multiple=True, metavar="policy=N|verifier=N",
+              help="Parameter counts for FLOPs, overriding the run's (repeatable).")
+@click.option("--n-jobs", type=int, default=1, show_default=True,
+              help="Parallel workers for Monte-Carlo blocks (joblib).")
+@store_option
+@json_option
+def simulate_command(
+    run: str, strategy_name: str, verifier: str | None, agg: str, budgets: str | None,
+    strategy_params: tuple[str, ...], n_resamples: int, ci_method: str, confidence: float,
+    seed: int, draws: int | None, replace: bool, prices_path: Path | None,
+    price_in: float | None, price_out: float | None, param_counts: tuple[str, ...],
+    n_jobs: int, store_path: Path | None, as_json: bool,
+) -> None:
+    """Accuracy of a strategy on RUN at each budget, with a bootstrap CI and its cost.
+
+    \b
+    Examples:
+      workbench simulate tot-game24/gpt-4-cot --strategy pass_at_k --budgets 1,10,100
+      workbench simulate qwen25-math-rm/math-cot-100 --strategy best_of_n --budgets 1,2,4,8
+      workbench simulate RUN --strategy majority --budgets 1,4,16 --draws 4000 --json
+      workbench simulate RUN --strategy beam --param width=4 --budgets 4,16
+    """
+    policy_params, verifier_params = _param_counts(param_counts)
+    prices = _prices(prices_path, price_in, price_out)
+    params = _pairs(strategy_params, "--param")
+    accepted = inspect.signature(STRATEGIES[strategy_name].__init__).parameters
+    if draws is not None and "draws" in accepted:  # exact strategies take no draws
+        params["draws"] = draws
+    if "n_jobs" in accepted:
+        params["n_jobs"] = n_jobs
+    with open_store(store_path) as store:
+        data = load_run_data(store, run, verifier=verifier, agg=agg,
+                             policy_params=policy_params, verifier_params=verifier_params,
+                             prices=prices)
+    with warnings.catch_warnings(record=True) as caught, \
+            _bar(not as_json, "monte carlo") as hook:
+        warnings.simplefilter("always")
+        if "progress" in accepted:
+            params["progress"] = hook
+        strategy = get_strategy(strategy_name, **params)
+        data.require(strategy.needs, strategy.name)  # says what the run lacks, before budgets
+        sizes = (data.pool.sizes if data.pool is not None
+                 else data.counts.n if data.counts is not None else None)
+        grid = _budgets(budgets, None if sizes is None else int(np.min(sizes)))
+        gen = np.random.default_rng(seed)
+        curve = simulate(data, strategy, grid, rng=gen, replace=replace)
+        boot = None
+        if n_resamples:
+            with _bar(not as_json, "bootstrap") as bar:
+                boot = bootstrap_curve(curve, n_resamples=n_resamples,
+                                       confidence_level=confidence, method=ci_method, rng=gen,
+                                       progress=bar)
+    notices = list(dict.fromkeys(str(w.message) for w in caught))
+    for text in notices:
+        click.echo(f"warning: {text}", err=True)
+    rows = _rows(curve, boot)
+    header = {
+        "run": run, "strategy": curve.strategy, "label": curve.label,
+        "params": {k: v for k, v in curve.params.items()}, "problems": len(curve.problem_ids),
+        "exact": curve.exact, "biased": curve.biased, "coverage": curve.coverage,
+        "ci": None if boot is None else {"method": boot.method, "confidence": confidence,
+                                         "resamples": n_resamples},
+        "seed": seed, "draws": curve.meta.get("draws"), "warnings": notices,
+    }
+    if as_json:
+        echo_json({**header, "rows": rows})
+        return
+    notes = ["exact" if curve.exact else f"Monte Carlo, {curve.meta.get('draws')} draws"]
+    if curve.biased:
+        notes.append("BIASED: resampled with replacement")
+    if curve.coverage < 1:
+        notes.append(f"covers {100 * curve.coverage:.0f}% of problems")
+    click.echo(f"{run}: {curve.label} on {len(curve.problem_ids)} problems ({'; '.join(notes)})")
+    click.echo(_table(rows, confidence if boot is not None else None))
+    click.echo("cost per question; FLOPs = 2 x params x tokens (policy + verifier); '-' = unknown"
+               " (no token counts, parameter count or price)")
+
+
+COMMANDS = [simulate_command]
