@@ -160,3 +160,17 @@ def test_report_command_on_unknown_run_fails_cleanly(tmp_path: Path) -> None:
                                       str(real_store_path()), "--out", str(tmp_path / "x.html")])
     assert result.exit_code != 0
     assert not (tmp_path / "x.html").exists()
+
+
+def test_committed_demo_report_is_complete_and_quotes_no_third_party_text() -> None:
+    """reports/demo.html, as committed, opens offline with every chart and no model text."""
+    path = Path(__file__).resolve().parents[1] / "reports" / "demo.html"
+    page = path.read_text(encoding="utf-8")
+    heads = _headings(page)
+    for section in DEMO_SECTIONS:
+        assert any(h.startswith(section) for h in heads), f"missing section {section!r}"
+    for name, text in third_party_texts().items():
+        assert text not in page and html.escape(text) not in page, f"{name} quoted"
+    check = browser.check_page(path)
+    assert check.console_errors == [] and check.failed_charts == []
+    assert check.rendered_charts == check.total_charts >= 15

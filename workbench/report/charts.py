@@ -48,7 +48,7 @@ def _dash(frame: Any) -> dict[str, Any]:
 def accuracy_vs_budget(
     frame: Any, *, title: str = "Accuracy vs test-time budget", budget_title: str | None = None,
     strategies: Any = None,
-) -> alt.LayerChart:
+) -> Any:
     """Lines of accuracy per strategy with a CI band.
 
     Columns: strategy, budget, accuracy, lo, hi (CI bounds; NaN draws no band); optional kind
@@ -188,7 +188,7 @@ def exchange_chart(frame: Any, *, title: str = "Test-time compute vs a larger mo
                        ).properties(title=title)
 
 
-def strategy_points(frame: Any, *, title: str = "Accuracy per strategy") -> alt.LayerChart:
+def strategy_points(frame: Any, *, title: str = "Accuracy per strategy") -> Any:
     """Accuracy of each strategy at one budget with its CI: a dot-and-whisker chart, for runs
     whose pool allows only one or two budgets. Columns: strategy, accuracy, lo, hi, kind."""
     y = alt.Y("strategy:N", title=None, sort=None, axis=alt.Axis(labelLimit=320))

@@ -155,7 +155,8 @@ def run_demo(
     _step(progress, "scaling laws (held-out checks)")
     laws = demo_laws(store, settings)
     _step(progress, "exchange: Llama-3 8B vs 70B")
-    exch, ex_notes = [], []
+    exch: list[tuple[str, ExchangeResult]] = []
+    ex_notes: list[str] = []
     for small, large, title in (
         ("math_8b", "math_70b", "MATH: Llama-3 8B vs 70B"),
         ("gsm8k_8b", "gsm8k_70b", "GSM8K: Llama-3 8B vs 70B"),
@@ -199,9 +200,8 @@ def game24(store: RunStore, settings: Settings) -> Game24:
         c = by[label].curve
         return float(c.accuracy[list(c.budgets).index(n)])
 
-    top5 = [lc for lc in bfs if lc.curve.budgets[0] == 5]
-    any5, top5 = (float(lc.curve.accuracy[0]) for lc in sorted(
-        (lc for lc in bfs if lc.curve.budgets[0] == 5), key=lambda lc: lc.kind == "real"))
+    at5 = {lc.kind: float(lc.curve.accuracy[0]) for lc in bfs if lc.curve.budgets[0] == 5}
+    any5, top5 = at5["oracle"], at5["real"]
     mine = {
         "IO (direct), 1 sample": (at("direct majority vote", 1), "direct pass@1"),
         "CoT, 1 sample": (at("CoT majority vote", 1), "CoT pass@1"),

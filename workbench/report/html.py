@@ -93,7 +93,8 @@ def _json_for_script(spec: dict[str, Any]) -> str:
 @lru_cache(maxsize=1)
 def vega_bundle() -> str:
     """The Vega + Vega-Lite + Vega-Embed JavaScript bundle (exposes `vegaEmbed` on window)."""
-    return str(vlc.javascript_bundle(vl_version=_VL_VERSION))
+    # vl-convert's stub marks `snippet` required; at run time it is optional (None: the bundle)
+    return str(vlc.javascript_bundle(vl_version=_VL_VERSION))  # type: ignore[call-arg]
 
 
 def chart_spec(chart: alt.TopLevelMixin | dict[str, Any]) -> dict[str, Any]:

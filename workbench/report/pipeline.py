@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -502,7 +502,7 @@ def counts_laws(data: RunData, title: str, settings: Settings, *, horizon: float
     caught = _Notes()
     with caught.catching():
         fits = fit_run(data, ("beta-binomial", "zero-inflated-beta-binomial", "coverage"),
-                       extrapolate=grid, alpha=1 - settings.confidence,
+                       extrapolate=grid.tolist(), alpha=1 - settings.confidence,
                        rng=settings.rng(f"laws|{data.run_id}"))
     shown = [f for f in fits if f.model is not None and identified(f.model)]
     laws = [f.model for f in shown if f.model is not None]
@@ -597,7 +597,8 @@ def _unidentified_note(law: Law) -> str:
             "prediction band would be meaningless")
 
 
-def _check_table(laws: Sequence[Law], k: Sequence[float], observed: np.ndarray) -> pd.DataFrame:
+def _check_table(laws: Sequence[Law], k: Sequence[float] | np.ndarray,
+                 observed: np.ndarray) -> pd.DataFrame:
     import pandas as pd
 
     rows = []
@@ -701,7 +702,7 @@ def examples(store: RunStore, run_id: str, n: int) -> list[Example]:
     ).to_pylist()
     right = [r for r in rows if r["is_correct"]]
     wrong = [r for r in rows if r["is_correct"] is not None and not r["is_correct"]]
-    picked = []
+    picked: list[dict[str, Any]] = []
     for pair in zip(right, wrong, strict=False):
         picked.extend(pair)
     picked = (picked or rows)[:n]
