@@ -175,8 +175,8 @@ def report(run_id: str, out: Path | None, examples: bool | None, store_path: Pat
     click.echo(f"report: {target} ({len(rep.charts)} charts; opens offline)")
     if images:
         click.echo(f"images: {len(images)} files in {images[0].parent}")
-    for note in analysis.notes:
-        click.echo(f"  note: {note}")
+    if analysis.notes:
+        click.echo(f"{len(analysis.notes)} note(s) and caveats are listed in the report")
 
 
 COMMANDS: list[click.Command] = [demo, report]

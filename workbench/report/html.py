@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -156,6 +157,8 @@ class Report:
             for c, v in zip(cols, rec, strict=True):
                 if isinstance(v, float):
                     txt, cls = _number(v, digits, whole[c]), "num"
+                elif isinstance(v, numbers.Integral) and not isinstance(v, bool):
+                    txt, cls = f"{int(v):,}", "num"
                 else:
                     txt, cls = ("" if v is None else str(v)), "text"
                 cells.append(f'<td class="{cls}">{esc(txt)}</td>')
