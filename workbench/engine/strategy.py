@@ -6,6 +6,7 @@ and decorate the class with `@register`.
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -67,4 +68,10 @@ def get_strategy(name: str, **params: Any) -> Strategy:
         raise StrategyError(
             f"unknown strategy {name!r}; known: {', '.join(sorted(STRATEGIES))}"
         ) from None
+    signature = inspect.signature(cls)
+    try:
+        signature.bind(**params)
+    except TypeError as exc:
+        accepted = ", ".join(signature.parameters) or "none"
+        raise StrategyError(f"{name}: {exc}; its parameters: {accepted}") from None
     return cls(**params)
