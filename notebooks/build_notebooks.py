@@ -1,6 +1,6 @@
 """Write the notebooks of this folder from the cell sources below (clean JSON, no outputs).
 
-The notebooks call the library only (`workbench.report.pipeline`, `workbench.analysis`, the
+The notebooks call the library only (`workbench.report`, `workbench.analysis`, the
 chart builders of `workbench.report.charts`): the analysis lives in one place, and the demo,
 the `report` command and these notebooks give the same numbers. Edit the cells here, then:
 
@@ -23,8 +23,7 @@ HERE = Path(__file__).resolve().parent
 SETUP = """\
 import pandas as pd
 
-from workbench.report import charts, frames
-from workbench.report.pipeline import ensure_ingested
+from workbench.report import charts, ensure_ingested, frames
 from workbench.store import RunStore, default_store_path
 
 store = RunStore(default_store_path())
@@ -113,7 +112,7 @@ cross-fitting (chosen on one half of the problems, scored on the other), efficie
 budget plans. It is the same code the `workbench report` and `workbench demo` commands use."""),
         ("code", SETUP),
         ("code", """\
-from workbench.report.pipeline import Settings, analyse_run
+from workbench.report import Settings, analyse_run
 
 settings = Settings(seed=0)
 qwen = analyse_run(store, "qwen25-math-rm/math-cot-100", settings)
@@ -176,7 +175,7 @@ at test time or on a bigger model? (the exchange of Snell et al., section 7)."""
         ("code", SETUP),
         ("code", """\
 from workbench.analysis.planner import plan
-from workbench.report.pipeline import Settings, analyse_run
+from workbench.report import Settings, analyse_run
 
 settings = Settings(seed=0)
 qwen = analyse_run(store, "qwen25-math-rm/math-cot-100", settings)
@@ -219,7 +218,7 @@ from workbench.analysis.exchange import SNELL_R, exchange_generations
 pd.DataFrame({f"R = {r:g}": [exchange_generations(m, r) for m in (2, 70.6 / 8, 14)]
               for r in SNELL_R}, index=["M = 2", "M = 8.8 (Llama-3 8B vs 70B)", "M = 14"])"""),
         ("code", """\
-from workbench.report.pipeline import exchange_pair
+from workbench.report import exchange_pair
 
 results, notes = [], []
 for small, large, title in (
@@ -253,8 +252,8 @@ coverage law fitted on k <= 128 of Large Language Monkeys' 10,000 samples agains
 a saturating law on a published majority-vote curve."""),
         ("code", SETUP),
         ("code", """\
+from workbench.report import Settings
 from workbench.report.demo import demo_laws
-from workbench.report.pipeline import Settings
 
 settings = Settings(seed=0)
 fits = demo_laws(store, settings)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.store_helpers import mirror_path
-from workbench.report.pipeline import ensure_ingested
+from workbench.report import ensure_ingested
 from workbench.store import RunStore
 
 

@@ -13,9 +13,8 @@ from click.testing import CliRunner
 from tests import browser
 from tests.report_helpers import copy_store, real_store_path, third_party_texts
 from workbench.cli import cli
+from workbench.report import Settings, analyse_run, run_report
 from workbench.report.demo import DEMO_RUNS, PUBLISHED_GAME24
-from workbench.report.pipeline import Settings, analyse_run
-from workbench.report.render import run_report
 from workbench.store import Problem, Run, RunBundle, RunStore, Sample
 
 HOSTILE = "</script><script>alert('pwned')</script><img src=x onerror=alert(1)>"

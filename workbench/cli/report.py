@@ -17,13 +17,9 @@ import click
 from tqdm import tqdm
 
 from workbench.report.html import Report
-from workbench.report.pipeline import (
-    OWN_RUNS_DIR,
-    Settings,
-    analyse_run,
-    missing_runs,
-    own_run_dirs,
-)
+from workbench.report.ingest import OWN_RUNS_DIR, missing_runs, own_run_dirs
+from workbench.report.pipeline import analyse_run
+from workbench.report.settings import Settings
 from workbench.store import RunStore, default_store_path
 
 DEMO_OUT = Path("reports") / "demo.html"

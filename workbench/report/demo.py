@@ -36,25 +36,18 @@ from workbench.analysis.exchange import ExchangeResult
 from workbench.analysis.inputs import counts_curve
 from workbench.engine import load_run_data, simulate
 from workbench.report.frames import LabelledCurve
+from workbench.report.ingest import OWN_RUNS_DIR, ensure_ingested
+from workbench.report.lawfits import LawFit, counts_laws, curve_law
 from workbench.report.pipeline import (
-    OWN_RUNS_DIR,
-    LawFit,
-    Progress,
     Provenance,
     RunAnalysis,
-    Settings,
-    _Notes,
-    _step,
     analyse_run,
-    counts_laws,
-    curve_law,
-    ensure_ingested,
     exchange_pair,
     labelled,
-    power_budgets,
     provenance,
     tree_curves,
 )
+from workbench.report.settings import Notes, Progress, Settings, power_budgets, step
 from workbench.sources import DATASETS
 
 if TYPE_CHECKING:
@@ -137,24 +130,24 @@ def run_demo(
     settings = settings or Settings()
     start = time.perf_counter()
     load_strategies()
-    _step(progress, "ingest missing runs")
+    step(progress, "ingest missing runs")
     created = ensure_ingested(store, own_runs=own_runs, progress=progress)
 
-    _step(progress, "MATH: Qwen2.5-Math-7B + RM-72B")
+    step(progress, "MATH: Qwen2.5-Math-7B + RM-72B")
     main = analyse_run(store, DEMO_RUNS["main"], settings)
-    _step(progress, "MATH-500: Qwen2.5-1.5B + PRM")
+    step(progress, "MATH-500: Qwen2.5-1.5B + PRM")
     prm = analyse_run(store, DEMO_RUNS["prm"], settings)
-    _step(progress, "Game of 24: sampling and ToT BFS")
+    step(progress, "Game of 24: sampling and ToT BFS")
     game = game24(store, settings)
-    _step(progress, "HumanEval: Reflexion revisions")
+    step(progress, "HumanEval: Reflexion revisions")
     rev = analyse_run(store, DEMO_RUNS["reflexion"], settings)
     single_data = load_run_data(store, DEMO_RUNS["reflexion_single"])
     single = labelled(simulate(single_data, "pass_at_k", [1]), settings, kind="real",
                       label="one attempt (separate run, no reflection)")
 
-    _step(progress, "scaling laws (held-out checks)")
+    step(progress, "scaling laws (held-out checks)")
     laws = demo_laws(store, settings)
-    _step(progress, "exchange: Llama-3 8B vs 70B")
+    step(progress, "exchange: Llama-3 8B vs 70B")
     exch: list[tuple[str, ExchangeResult]] = []
     ex_notes: list[str] = []
     for small, large, title in (
@@ -169,7 +162,7 @@ def run_demo(
     for info in store.runs():
         if info.run_id.split("/", 1)[0] in DATASETS:
             continue  # third-party data: analysed above, never quoted
-        _step(progress, f"own run {info.run_id}")
+        step(progress, f"own run {info.run_id}")
         own.append(analyse_run(store, info.run_id, settings))
     return DemoResult(
         settings=settings, store_path=str(store.path), created=tuple(created), main=main,
@@ -183,7 +176,7 @@ def run_demo(
 def game24(store: RunStore, settings: Settings) -> Game24:
     """Chain-of-thought and direct sampling (majority vote, pass@k as the oracle bound) and the
     ToT BFS replay, with the published numbers beside what these logs give."""
-    notes = _Notes()
+    notes = Notes()
     budgets = power_budgets(100)
     with notes.catching():
         cc = candidate_curves(store, [DEMO_RUNS["cot"], DEMO_RUNS["direct"]], budgets=budgets,

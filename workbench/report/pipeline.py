@@ -19,18 +19,16 @@ What a run holds decides what is computed (anything it cannot support is listed 
 Warnings raised by the engine or the analysis (coverage, Monte Carlo, degenerate bootstrap) are
 collected into `notes`, so a reader sees them next to the numbers.
 
->>> Settings.quick().n_boot
-200
+>>> from workbench.store import RunStore
+>>> callable(analyse_run) and isinstance(RunStore, type)
+True
 """
 
 from __future__ import annotations
 
 import warnings
-import zlib
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,26 +36,21 @@ import numpy as np
 from workbench.analysis.bins import Bins
 from workbench.analysis.candidates import candidate_curves, load_strategies
 from workbench.analysis.exchange import ORACLE_NOTE, ExchangeResult, exchange_runs
-from workbench.analysis.fits import aic_table, fit_run
 from workbench.analysis.inputs import bins_for_run, counts_curve
-from workbench.analysis.laws import CoverageLaw, Law, SaturatingLaw
 from workbench.analysis.planner import Plan, plan
 from workbench.analysis.policy import PolicyResult, compute_optimal_policy
 from workbench.engine import CountsPool, RunData, bootstrap_curve, load_run_data, simulate
 from workbench.errors import BudgetError, CoverageWarning, FitError, StrategyError
-from workbench.report.frames import LabelledCurve, law_frames, observed_frame
+from workbench.report.frames import LabelledCurve
+from workbench.report.lawfits import MIN_CURVE_POINTS, LawFit, counts_laws, curve_law
+from workbench.report.settings import Notes, Progress, Settings, power_budgets, step
 from workbench.sources import DATASETS
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from workbench.engine.bootstrap import BootstrapResult
     from workbench.engine.results import Curve
     from workbench.store import RunInfo, RunStore
     from workbench.store.records import Run
-
-Progress = Callable[[str], None]
-"""`progress(step)`: called before each long step with a short description (the CLI's bar)."""
 
 STRATEGY_NAMES = {
     "weighted_bon": "weighted best-of-N",
@@ -69,41 +62,6 @@ STRATEGY_NAMES = {
     "revisions": "revisions",
     "pass_at_attempts": "solved within k attempts",
 }
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Sizes and seed of one analysis. The defaults finish the demo in about a minute on two
-    cores; `quick()` is for tests and previews.
-
-    Attributes:
-        seed: root seed; each step draws from its own stream derived from it and the step's
-            name, so results do not depend on which steps ran before.
-        n_boot: bootstrap resamples (over problems) of every curve and exchange row.
-        policy_boot: bootstrap replicates of the compute-optimal policy (selection re-done).
-        draws: Monte-Carlo draws per problem and budget (majority, weighted best-of-N).
-        n_bins, folds: difficulty bins and cross-fitting folds of the policy.
-        confidence: level of every interval.
-        examples: example generations shown per run (only runs this project generated).
-    """
-
-    seed: int = 0
-    n_boot: int = 2000
-    policy_boot: int = 1000
-    draws: int = 1000
-    n_bins: int = 5
-    folds: int = 2
-    confidence: float = 0.95
-    examples: int = 3
-
-    @classmethod
-    def quick(cls, seed: int = 0) -> Settings:
-        """Small sizes: same steps, wider Monte-Carlo error (for tests and previews)."""
-        return cls(seed=seed, n_boot=200, policy_boot=100, draws=200)
-
-    def rng(self, key: str) -> np.random.Generator:
-        """An independent random stream for the step `key`."""
-        return np.random.default_rng([self.seed, zlib.crc32(key.encode())])
 
 
 @dataclass(frozen=True)
@@ -124,27 +82,6 @@ class Provenance:
     @property
     def third_party(self) -> bool:
         return self.registered is not None
-
-
-@dataclass(frozen=True)
-class LawFit:
-    """Scaling laws fitted to one curve or set of counts, with what they are checked against.
-
-    `observed` (k, value, role) and `fitted` (law, k, pred, lo, hi) feed
-    `charts.law_fit_chart`; `pool_size` marks where extrapolation starts; `comparison` is the
-    AIC table when several laws were fitted to the same data; `check` compares predictions
-    with held-out observations when there are any.
-    """
-
-    title: str
-    laws: tuple[Law, ...]
-    observed: pd.DataFrame
-    fitted: pd.DataFrame
-    pool_size: float
-    y_title: str
-    comparison: pd.DataFrame | None
-    check: pd.DataFrame | None
-    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -201,33 +138,6 @@ class RunAnalysis:
 
 
 # -- small helpers ----------------------------------------------------------------------------
-class _Notes:
-    """Plain-language caveats collected along an analysis (warnings included), deduplicated."""
-
-    def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def add(self, text: str) -> None:
-        if text not in self.items:
-            self.items.append(text)
-
-    @contextmanager
-    def catching(self) -> Iterator[None]:
-        """Record the warnings raised inside as notes. Floating-point RuntimeWarnings (overflow
-        inside an optimiser's trial steps) say nothing about the result and are dropped."""
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            warnings.simplefilter("ignore", RuntimeWarning)
-            yield
-        for w in caught:
-            self.add(str(w.message))
-
-
-def _step(progress: Progress | None, text: str) -> None:
-    if progress is not None:
-        progress(text)
-
-
 def provenance(run: Run) -> Provenance:
     """Provenance of a stored run: the registry's licence and citation for registered data."""
     prefix = run.run_id.split("/", 1)[0]
@@ -260,18 +170,6 @@ def display_name(curve: Curve, *, show_verifier: bool = False) -> str:
     return f"{name} ({', '.join(parts)})" if parts else name
 
 
-def power_budgets(top: int, *, include_top: bool = True) -> list[int]:
-    """Powers of two up to `top` (and `top` itself when it is not one).
-
-    >>> power_budgets(100)
-    [1, 2, 4, 8, 16, 32, 64, 100]
-    """
-    out = [2**i for i in range(int(np.log2(max(top, 1))) + 1)]
-    if include_top and out[-1] != top:
-        out.append(int(top))
-    return out
-
-
 def bootstrap(curve: Curve, settings: Settings, key: str) -> BootstrapResult | None:
     """Percentile bootstrap over the problems a curve covers (None with fewer than 2).
 
@@ -296,70 +194,9 @@ def labelled(curve: Curve, settings: Settings, *, label: str | None = None, kind
                          k, x)
 
 
-# -- ingestion --------------------------------------------------------------------------------
-OWN_RUNS_DIR = Path("cached_runs")
-"""Where this project's own runs (written by `workbench collect`) live as canonical folders."""
-
-
-def own_run_dirs(root: Path = OWN_RUNS_DIR) -> list[Path]:
-    """Canonical run folders (with a run.json) under `root`, sorted."""
-    if not root.is_dir():
-        return []
-    return sorted(p.parent for p in root.glob("*/run.json"))
-
-
-def missing_runs(
-    store: RunStore,
-    *,
-    datasets: Sequence[str] | None = None,
-    own_runs: Path | None = OWN_RUNS_DIR,
-) -> tuple[list[str], list[Path]]:
-    """(registered datasets, own run folders) that the store does not hold yet.
-
-    A dataset counts as present when the store holds a run whose id starts with its name; an
-    own run folder when its run id is stored.
-    """
-    from workbench.importers import read_path
-
-    have = {r.run_id for r in store.runs()}
-    names = [n for n in (datasets if datasets is not None else list(DATASETS))
-             if not any(r.startswith(f"{n}/") for r in have)]
-    folders = [f for f in (own_run_dirs(own_runs) if own_runs is not None else [])
-               if any(b.run.run_id not in have for b in read_path(f))]
-    return names, folders
-
-
-def ensure_ingested(
-    store: RunStore,
-    *,
-    datasets: Sequence[str] | None = None,
-    own_runs: Path | None = OWN_RUNS_DIR,
-    progress: Progress | None = None,
-) -> list[str]:
-    """Ingest the registered datasets (default: all) and this project's own runs that the store
-    does not hold yet (`missing_runs`), in one transaction. Returns the run ids created."""
-    from workbench.importers import read_dataset, read_path
-
-    names, folders = missing_runs(store, datasets=datasets, own_runs=own_runs)
-    if not names and not folders:
-        return []
-    have = {r.run_id for r in store.runs()}
-    bundles = []
-    for name in names:
-        _step(progress, f"read {name}")
-        bundles.extend(read_dataset(name))
-    for folder in folders:
-        bundles.extend(b for b in read_path(folder) if b.run.run_id not in have)
-    _step(progress, f"ingest {len(bundles)} runs")
-    for bundle in bundles:
-        bundle.validate()
-    results = store.ingest_many(bundles)
-    return [r.run_id for r in results if r.created]
-
-
 # -- the parts of an analysis -----------------------------------------------------------------
 def sample_curves(
-    store: RunStore, run_id: str, settings: Settings, notes: _Notes,
+    store: RunStore, run_id: str, settings: Settings, notes: Notes,
     budgets: Sequence[int] | None = None,
 ) -> tuple[list[Curve], Curve]:
     """Every candidate strategy's curve (pass@k included as the oracle bound) and the baseline."""
@@ -377,7 +214,7 @@ def counts_budgets(counts: CountsPool, cap: int | None = None) -> list[int]:
     return power_budgets(min(top, cap) if cap else top)
 
 
-def tree_curves(data: RunData, settings: Settings, notes: _Notes) -> list[LabelledCurve]:
+def tree_curves(data: RunData, settings: Settings, notes: Notes) -> list[LabelledCurve]:
     """ToT breadth-first search replayed at each breadth up to the logged one.
 
     Each breadth is its own curve: the cache covers a different share of problems at each
@@ -407,7 +244,7 @@ def tree_curves(data: RunData, settings: Settings, notes: _Notes) -> list[Labell
 
 
 def chain_curves(store: RunStore, data: RunData, settings: Settings,
-                 notes: _Notes) -> list[LabelledCurve]:
+                 notes: Notes) -> list[LabelledCurve]:
     """Revision chains: solved within k attempts, and the bound counting ungraded attempts."""
     top = int((data.run.sampler or {}).get("max_iters", 5))
     with notes.catching():
@@ -426,7 +263,7 @@ def chain_curves(store: RunStore, data: RunData, settings: Settings,
 
 def run_policy(
     curves: Sequence[LabelledCurve], baseline: Curve, bins: Bins, settings: Settings,
-    notes: _Notes,
+    notes: Notes,
 ) -> PolicyResult | None:
     """Cross-fitted compute-optimal policy over the deployable candidates (not pass@k)."""
     cands = [lc.curve for lc in curves if lc.kind == "real" and lc.x == "budget"
@@ -446,11 +283,7 @@ def run_policy(
         return None
 
 
-MIN_CURVE_POINTS = 6
-"""Budgets a curve needs before a three-parameter curve law is fitted to it in a report."""
-
-
-def budget_plans(policy: PolicyResult, notes: _Notes) -> list[PlanCase]:
+def budget_plans(policy: PolicyResult, notes: Notes) -> list[PlanCase]:
     """Three planning questions on a policy: the best use of a mid-grid budget, the cheapest way
     to the baseline's best accuracy, and the same budget on a harder question mix."""
     grid = policy.grid
@@ -480,138 +313,6 @@ def budget_plans(policy: PolicyResult, notes: _Notes) -> list[PlanCase]:
         if not case.plan.covered:
             notes.add(case.plan.message)
     return out
-
-
-def counts_laws(data: RunData, title: str, settings: Settings, *, horizon: float = 4.0,
-                check: tuple[CountsPool, str] | None = None) -> LawFit:
-    """The pass@k laws of `workbench.analysis.fits.fit_run` (beta-binomial, its zero-inflated
-    variant, the coverage law) on a run's counts, predicting pass@k past the pool
-    (model-based). A law the data do not support is listed in `notes` with the reason.
-
-    `check=(counts, what)`: observed pass@k from a larger pool of the same problems to compare
-    the extrapolation with (e.g. all five sessions when one was fitted).
-    """
-    counts = data.counts
-    if counts is None:
-        raise StrategyError(f"run {data.run_id!r} has no graded samples or counts")
-    pool = int(np.min(counts.n))
-    top = pool * horizon
-    if check is not None:
-        top = max(top, float(np.min(check[0].n)))
-    grid = np.unique(np.round(np.geomspace(1, top, 40)))
-    caught = _Notes()
-    with caught.catching():
-        fits = fit_run(data, ("beta-binomial", "zero-inflated-beta-binomial", "coverage"),
-                       extrapolate=grid.tolist(), alpha=1 - settings.confidence,
-                       rng=settings.rng(f"laws|{data.run_id}"))
-    shown = [f for f in fits if f.model is not None and identified(f.model)]
-    laws = [f.model for f in shown if f.model is not None]
-    notes = tuple(caught.items) + tuple(
-        f"{f.law} not fitted: {f.error}" for f in fits if f.model is None) + tuple(
-        _unidentified_note(f.model) for f in fits
-        if f.model is not None and not identified(f.model))
-    if not laws:
-        raise FitError(f"no pass@k law could be fitted to run {data.run_id!r}: "
-                       + "; ".join(notes))
-    fitted = [law_frames(f.model, grid, prediction=f.predictions) for f in shown
-              if f.model is not None]
-    k_obs = power_budgets(pool, include_top=False)
-    observed = [observed_frame(k_obs, counts_curve(counts, k_obs).accuracy,
-                               role=f"observed (fitted on {pool} per problem)")]
-    table = None
-    if check is not None:
-        big, what = check
-        k_chk = [k for k in power_budgets(int(np.min(big.n)), include_top=False) if k > pool]
-        if k_chk:
-            obs = counts_curve(big, k_chk).accuracy
-            observed.append(observed_frame(k_chk, obs, role=f"held out: {what}"))
-            table = _check_table(laws, k_chk, obs)
-    import pandas as pd
-
-    return LawFit(title, tuple(laws), pd.concat(observed, ignore_index=True),
-                  pd.concat(fitted, ignore_index=True), float(pool), "pass@k", aic_table(shown),
-                  table, notes)
-
-
-def curve_law(source: Curve | tuple[Sequence[float], Sequence[float]], title: str, *,
-              law: str = "saturating", fit_upto: float | None = None, horizon: float = 4.0,
-              y_title: str = "accuracy") -> LawFit:
-    """A curve law fitted to a strategy's curve: "saturating" (selection strategies) or
-    "coverage" (pass@k). `source` is an engine `Curve` (standard errors from the spread over
-    problems) or published (budgets, accuracy) points (a common sigma is fitted). With
-    `fit_upto`, only budgets up to it are fitted and the rest are the held-out check."""
-    if isinstance(source, tuple):
-        budgets = np.asarray(source[0], dtype=float)
-        acc = np.asarray(source[1], dtype=float)
-    else:
-        budgets = np.asarray(source.budgets, dtype=float)
-        acc = np.asarray(source.accuracy, dtype=float)
-    fit_rows = budgets <= (fit_upto if fit_upto is not None else budgets.max())
-    model = (SaturatingLaw if law == "saturating" else CoverageLaw)()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # optimiser trial steps
-        if isinstance(source, tuple):
-            model.fit(budgets[fit_rows], acc[fit_rows])
-        else:
-            model.fit_curve(replace(
-                source, budgets=budgets[fit_rows], per_problem=source.per_problem[:, fit_rows],
-                mc_se=source.mc_se[:, fit_rows], accuracy_mc_se=None))
-    if not identified(model):
-        raise FitError(_unidentified_note(model))
-    top = budgets[fit_rows].max()
-    grid = np.unique(np.round(np.geomspace(1, max(top * horizon, budgets.max()), 40)))
-    observed = [observed_frame(budgets[fit_rows], acc[fit_rows], role="observed (fitted)")]
-    table = None
-    if (~fit_rows).any():
-        observed.append(observed_frame(budgets[~fit_rows], acc[~fit_rows], role="held out"))
-        table = _check_table([model], budgets[~fit_rows], acc[~fit_rows])
-    import pandas as pd
-
-    return LawFit(title, (model,), pd.concat(observed, ignore_index=True),
-                  law_frames(model, grid), float(top), y_title, None, table)
-
-
-MAX_RELATIVE_SE = 5.0
-"""A fitted law is shown only when every parameter's standard error is below this multiple of
-its estimate: beyond that the data do not identify it and its prediction band means nothing."""
-
-
-def identified(law: Law) -> bool:
-    """True when the data pin down every parameter of a fitted law (see `MAX_RELATIVE_SE`).
-
-    >>> import numpy as np
-    >>> from workbench.analysis.laws import BetaBinomialLaw
-    >>> rng = np.random.default_rng(0)  # synthetic counts, truth Beta(0.5, 1)
-    >>> identified(BetaBinomialLaw().fit(np.full(300, 64), rng.binomial(64, rng.beta(.5, 1, 300))))
-    True
-    """
-    est = np.abs(law.params_.to_numpy(dtype=float))
-    se = law.standard_errors_.to_numpy(dtype=float)
-    return bool(np.all(np.isfinite(se)) and np.all(se <= MAX_RELATIVE_SE * est))
-
-
-def _unidentified_note(law: Law) -> str:
-    pars = ", ".join(f"{k} = {v:.3g} (s.e. {e:.3g})" for (k, v), e in
-                     zip(law.params_.items(), law.standard_errors_, strict=True))
-    return (f"{law.name}: not shown, the data do not identify its parameters ({pars}); its "
-            "prediction band would be meaningless")
-
-
-def _check_table(laws: Sequence[Law], k: Sequence[float] | np.ndarray,
-                 observed: np.ndarray) -> pd.DataFrame:
-    import pandas as pd
-
-    rows = []
-    for law in laws:
-        pred = law.predict_interval(np.asarray(k, float))
-        for j, kk in enumerate(np.asarray(k, float)):
-            lo, hi = float(pred.lower[j]), float(pred.upper[j])
-            rows.append({
-                "law": law.name, "k": kk, "predicted": float(pred.estimate[j]),
-                "95% interval": f"[{lo:.3f}, {hi:.3f}]", "observed": float(observed[j]),
-                "inside": "yes" if lo <= observed[j] <= hi else "no",
-            })
-    return pd.DataFrame(rows)
 
 
 def find_larger(store: RunStore, run: Run) -> Run | None:
@@ -670,7 +371,7 @@ def exchange_pair(
     """
     small = load_run_data(store, small_id)
     large = load_run_data(store, large_id)
-    notes = _Notes()
+    notes = Notes()
     with notes.catching():
         rep = exchange_runs(small, large, n_bins=settings.n_bins, n_boot=settings.n_boot,
                             alpha=1 - settings.confidence,
@@ -737,11 +438,11 @@ def analyse_run(
     """
     settings = settings or Settings()
     load_strategies()
-    notes = _Notes()
+    notes = Notes()
     run = store.run_record(run_id)
     info = store.describe(run_id)
     prov = provenance(run)
-    _step(progress, f"{run_id}: load")
+    step(progress, f"{run_id}: load")
     data = load_run_data(store, run_id)
     curves: list[LabelledCurve] = []
     baseline: Curve | None = None
@@ -749,13 +450,13 @@ def analyse_run(
 
     if data.pool is not None and data.pool.answer is not None and data.pool.correct is not None \
             and data.chains is None:
-        _step(progress, f"{run_id}: strategy curves")
+        step(progress, f"{run_id}: strategy curves")
         # powers of two and the whole pool (the last point is then exact for every strategy)
         raw, baseline = sample_curves(store, run_id, settings, notes,
                                       budgets=power_budgets(int(np.min(data.pool.sizes))))
         curves = [labelled(c, settings, show_verifier=several_verifiers) for c in raw]
     elif data.chains is not None:
-        _step(progress, f"{run_id}: revision chains")
+        step(progress, f"{run_id}: revision chains")
         curves = chain_curves(store, data, settings, notes)
         try:  # revisions(N, ratio) and voting, where the chains support them
             raw, baseline = sample_curves(store, run_id, settings, notes)
@@ -763,10 +464,10 @@ def analyse_run(
         except StrategyError as exc:
             notes.add(f"revision strategies not computed: {exc}")
     elif data.tree is not None:
-        _step(progress, f"{run_id}: tree search replay")
+        step(progress, f"{run_id}: tree search replay")
         curves = tree_curves(data, settings, notes)
     elif data.counts is not None:
-        _step(progress, f"{run_id}: pass@k")
+        step(progress, f"{run_id}: pass@k")
         c = counts_curve(data.counts, counts_budgets(data.counts))
         curves = [labelled(c, settings)]
         notes.add("this run holds per-problem counts only: pass@k (oracle coverage) is the only "
@@ -782,7 +483,7 @@ def analyse_run(
             notes.add(f"bins {', '.join(tied)} hold problems with the same {bins.statistic} "
                       f"({float(bins.values[bins.mask(tied[0])][0]):.3f}): quantile bins split "
                       "ties by problem id, so these bins do not differ in difficulty")
-        _step(progress, f"{run_id}: per-bin curves")
+        step(progress, f"{run_id}: per-bin curves")
         for lc in curves:
             if lc.curve.run_id != run_id or lc.x != "budget":
                 continue
@@ -797,16 +498,16 @@ def analyse_run(
     policy = None
     plans: list[PlanCase] = []
     if bins is not None and baseline is not None and settings.policy_boot > 0:
-        _step(progress, f"{run_id}: compute-optimal policy")
+        step(progress, f"{run_id}: compute-optimal policy")
         policy = run_policy(curves, baseline, bins, settings, notes)
         if policy is not None:
             for n in policy.notes:
                 notes.add(n)
-            _step(progress, f"{run_id}: budget plans")
+            step(progress, f"{run_id}: budget plans")
             plans = budget_plans(policy, notes)
 
     laws: list[LawFit] = []
-    _step(progress, f"{run_id}: scaling laws")
+    step(progress, f"{run_id}: scaling laws")
     if data.counts is not None and data.tree is None and data.chains is None:
         try:
             laws.append(counts_laws(data, f"pass@k of {run.policy_model}: scaling laws",
@@ -827,7 +528,7 @@ def analyse_run(
     exch: list[tuple[str, ExchangeResult]] = []
     larger = find_larger(store, run) if data.counts is not None else None
     if larger is not None:
-        _step(progress, f"{run_id}: exchange with {larger.run_id}")
+        step(progress, f"{run_id}: exchange with {larger.run_id}")
         try:
             exch, more = exchange_pair(store, run_id, larger.run_id, settings)
             for n in more:
@@ -850,8 +551,7 @@ def analyse_run(
 
 
 __all__ = [
-    "Example", "LawFit", "PlanCase", "Progress", "Provenance", "RunAnalysis", "Settings",
-    "analyse_run", "bootstrap", "budget_plans", "counts_laws", "curve_law", "display_name",
-    "ensure_ingested", "exchange_pair", "find_larger", "missing_runs", "labelled", "own_run_dirs",
-    "power_budgets", "provenance",
+    "Example", "PlanCase", "Provenance", "RunAnalysis", "Settings", "analyse_run", "bootstrap",
+    "budget_plans", "display_name", "exchange_pair", "find_larger",
+    "labelled", "provenance",
 ]
