@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from tests import browser
 from tests.report_helpers import copy_store, real_store_path, third_party_texts
 from workbench.cli import cli
-from workbench.report import Settings, analyse_run, run_report
+from workbench.report import Settings, analyse_run, ensure_ingested, missing_runs, run_report
 from workbench.report.demo import DEMO_RUNS, PUBLISHED_GAME24
-from workbench.store import Problem, Run, RunBundle, RunStore, Sample
+from workbench.store import Problem, Run, RunBundle, RunStore, Sample, write_bundle_parquet
 
 HOSTILE = "</script><script>alert('pwned')</script><img src=x onerror=alert(1)>"
 
@@ -173,3 +173,18 @@ def test_committed_demo_report_is_complete_and_quotes_no_third_party_text() -> N
     check = browser.check_page(path)
     assert check.console_errors == [] and check.failed_charts == []
     assert check.rendered_charts == check.total_charts >= 15
+
+
+def test_own_runs_under_cached_runs_are_ingested_once_and_quoted(tmp_path: Path) -> None:
+    """A run this project wrote (canonical folder under cached_runs/) joins the store on the
+    next demo/notebook, once; its report quotes its generations, escaped."""
+    own = tmp_path / "cached_runs"
+    write_bundle_parquet(_own_run(), own / "toy-arith")
+    with RunStore(tmp_path / "s.duckdb") as store:
+        assert missing_runs(store, datasets=[], own_runs=own) == ([], [own / "toy-arith"])
+        assert ensure_ingested(store, datasets=[], own_runs=own) == ["mine/toy-arith"]
+        assert missing_runs(store, datasets=[], own_runs=own) == ([], [])
+        assert ensure_ingested(store, datasets=[], own_runs=own) == []
+        a = analyse_run(store, "mine/toy-arith", Settings.quick())
+    assert not a.provenance.third_party and a.examples
+    assert all(HOSTILE in ex.text for ex in a.examples)
