@@ -188,3 +188,21 @@ def test_own_runs_under_cached_runs_are_ingested_once_and_quoted(tmp_path: Path)
         a = analyse_run(store, "mine/toy-arith", Settings.quick())
     assert not a.provenance.third_party and a.examples
     assert all(HOSTILE in ex.text for ex in a.examples)
+
+
+def test_own_run_on_registered_questions_quotes_generations_not_questions(tmp_path: Path) -> None:
+    """An own run on a registered dataset's problems (same dataset name): its generations are
+    quoted, the third-party questions and gold answers are not."""
+    store_path = copy_store(tmp_path)
+    bundle = _own_run()
+    qwen_q = third_party_texts()["qwen question"]
+    run = Run("mine/on-math", "math", "toy-model", "synthetic (test)")
+    problems = [Problem("math", p.problem_id, question=f"{qwen_q} {p.problem_id}", gold_answer="7")
+                for p in bundle.problems]
+    with RunStore(store_path) as store:
+        store.ingest(RunBundle(run, problems=problems, samples=bundle.samples))
+        a = analyse_run(store, "mine/on-math", Settings.quick())
+    assert a.examples and all(ex.question is None and ex.gold is None for ex in a.examples)
+    page = run_report(a).to_html(include_js=False)
+    assert qwen_q not in page and html.escape(qwen_q) not in page
+    assert html.escape(HOSTILE) in page

@@ -390,9 +390,17 @@ def exchange_pair(
 
 
 def examples(store: RunStore, run_id: str, n: int) -> list[Example]:
-    """Up to `n` generations of a run with text: correct and wrong ones alternately."""
+    """Up to `n` generations of a run with text: correct and wrong ones alternately.
+
+    The generations are the run's own; the questions may not be (a run of this project on
+    MATH-500 problems): a question or gold answer is shown only when no registered dataset's
+    run in the store has the same dataset name.
+    """
     if n <= 0:
         return []
+    dataset = store.run_record(run_id).dataset
+    borrowed = any(info.dataset == dataset and info.run_id.split("/", 1)[0] in DATASETS
+                   for info in store.runs())
     rows = store.query(
         """SELECT s.problem_id, s.answer, s.is_correct, s.text, p.question, p.gold_answer
            FROM samples s JOIN runs r ON r.run_id = s.run_id
@@ -407,8 +415,9 @@ def examples(store: RunStore, run_id: str, n: int) -> list[Example]:
     for pair in zip(right, wrong, strict=False):
         picked.extend(pair)
     picked = (picked or rows)[:n]
-    return [Example(str(r["problem_id"]), r["question"], r["gold_answer"], r["answer"],
-                    r["is_correct"], str(r["text"])) for r in picked]
+    return [Example(str(r["problem_id"]), None if borrowed else r["question"],
+                    None if borrowed else r["gold_answer"], r["answer"], r["is_correct"],
+                    str(r["text"])) for r in picked]
 
 
 # -- one run ----------------------------------------------------------------------------------

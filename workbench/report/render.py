@@ -241,7 +241,8 @@ def add_examples(report: Report, a: RunAnalysis) -> Report:
     report.paragraph("Model output, shown verbatim and escaped (untrusted text).", cls="note")
     for ex in a.examples:
         mark = {True: "correct", False: "wrong", None: "ungraded"}[ex.correct]
-        label = f"problem {ex.problem_id}: answer {ex.answer!s} ({mark}; gold {ex.gold!s})"
+        gold = "" if ex.gold is None else f"; gold {ex.gold}"
+        label = f"problem {ex.problem_id}: answer {ex.answer!s} ({mark}{gold})"
         if ex.question:
             report.preformatted(ex.question, label=f"question {ex.problem_id}")
         report.preformatted(ex.text, label=label)
