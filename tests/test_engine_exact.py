@@ -107,7 +107,8 @@ def test_rank_tail_cut_is_exact_to_machine_precision(monkeypatch: pytest.MonkeyP
     cut = exact.best_of_n(score, correct, np.full(20, m), ns)
     monkeypatch.setattr(exact, "_TAIL_LOG", 10**9)  # no cut: every rank weighted
     full = exact.best_of_n(score, correct, np.full(20, m), ns)
-    np.testing.assert_allclose(cut, full, rtol=0, atol=1e-15)
+    # equal up to the rounding of a 600-term dot product (the cut mass is below 2^-60)
+    np.testing.assert_allclose(cut, full, rtol=0, atol=1e-13)
 
 
 def test_pass_at_k_large_pool_tiny_rate_keeps_relative_precision() -> None:

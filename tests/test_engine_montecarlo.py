@@ -64,6 +64,17 @@ def test_monte_carlo_within_4_se_of_enumeration(strategy: str, seed: int) -> Non
     assert not curve.exact and curve.meta["draws"] == 4000
 
 
+def test_weighted_bon_with_zero_and_negative_scores_within_4_se() -> None:
+    # scores on a grid around 0 (ORM logits can be negative): absent answers (sum 0) must not
+    # win against present answers with a negative sum, nor be confused with a zero sum
+    pools = [(a, c, [x - 0.5 for x in s]) for a, c, s in vote_pools(5)]
+    pool = as_pool(pools)
+    ns = list(range(1, int(pool.sizes.min()) + 1))
+    curve = simulate(RunData.from_pool(pool), "weighted_bon", ns, rng=1, draws=4000)
+    want = np.array([[brute.vote(a, c, n, s) for n in ns] for a, c, s in pools])
+    check_within_4_se(curve, want)
+
+
 @pytest.mark.parametrize("strategy", ["majority", "weighted_bon"])
 def test_monte_carlo_with_replacement_within_4_se(strategy: str) -> None:
     pools = [(a[:4], c[:4], s[:4]) for a, c, s in vote_pools(3)]  # m^n tuples stay few

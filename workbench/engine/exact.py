@@ -150,31 +150,44 @@ def best_of_n(
     values = np.asarray(correct, dtype=float)
     sizes = np.asarray(sizes, dtype=np.int64)
     nb = check_budgets(budgets, sizes, replace=replace)
+    order = np.argsort(nb, kind="stable")  # sorted budgets: each block is a column slice
+    sorted_nb = nb[order]
+    unsort = None if np.all(order[1:] > order[:-1]) else np.argsort(order)
     out = np.empty((len(sizes), len(nb)))
     for m in np.unique(sizes):
         m = int(m)
         rows = np.flatnonzero(sizes == m)
         step = max(1, _CHUNK // m)
-        blocks = _budget_blocks(m, nb, replace)
+        blocks = _budget_blocks(m, sorted_nb, replace)
         for lo in range(0, len(rows), step):
             r = rows[lo:lo + step]
             s = score[r, :m]
-            order = np.argsort(-s, axis=1)  # order within ties is irrelevant: groups average
-            ss = np.take_along_axis(s, order, axis=1)
-            y = tie_group_means(ss, np.take_along_axis(values[r, :m], order, axis=1))
+            idx = np.argsort(-s, axis=1)  # order within ties is irrelevant: groups average
+            ss = np.take_along_axis(s, idx, axis=1)
+            y = tie_group_means(ss, np.take_along_axis(values[r, :m], idx, axis=1))
+            res = np.empty((len(r), len(nb)))
             for cols, weights in blocks:
-                out[np.ix_(r, cols)] = y[:, :weights.shape[1]] @ weights.T
+                res[:, cols] = y[:, :weights.shape[1]] @ weights.T
+            if unsort is not None:
+                res = res[:, unsort]
+            if r[-1] - r[0] == len(r) - 1:  # contiguous rows: a slice, no fancy indexing
+                out[r[0]:r[-1] + 1] = res
+            else:
+                out[r] = res
     return out
 
 
 def _budget_blocks(
     m: int, nb: np.ndarray, replace: bool
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Budgets grouped by doubling N, each with its rank weights cut at the block's cutoff."""
-    level = np.floor(np.log2(nb)).astype(np.int64)
-    blocks = []
-    for lv in np.unique(level):
-        cols = np.flatnonzero(level == lv)
-        cut = _rank_cutoff(m, int(nb[cols].min()), replace)
-        blocks.append((cols, rank_weights(m, nb[cols], replace=replace, ranks=cut)))
-    return blocks
+) -> list[tuple[slice, np.ndarray]]:
+    """Sorted budgets grouped by their rank cutoff (rounded up to a power of two), each group
+    a column slice with its rank weights: one matrix product per group, over the ranks that
+    matter to it."""
+    cuts = np.array([_rank_cutoff(m, int(n), replace) for n in nb])
+    level = np.ceil(np.log2(cuts)).astype(np.int64)
+    starts = np.flatnonzero(np.diff(level, prepend=level[0] + 1))
+    ends = [*starts[1:], len(nb)]
+    return [
+        (slice(a, b), rank_weights(m, nb[a:b], replace=replace, ranks=int(cuts[a:b].max())))
+        for a, b in zip(starts, ends, strict=True)
+    ]

@@ -39,7 +39,7 @@ RngLike = np.random.Generator | int | None
 Progress = Callable[[int, int], None]
 """`progress(done, total)`: called after each block of replicates (the CLI's tqdm)."""
 
-_BLOCK = 1 << 21
+_BLOCK = 1 << 18
 """Elements of the largest (problems x replicates x positions) array a block builds."""
 _TIE_RTOL = 1e-9
 """Relative tolerance for ties between summed scores: sums over different subsets round
@@ -66,7 +66,7 @@ class MCEstimate:
 
 
 def vote_share(
-    counts: np.ndarray,
+    counts: np.ndarray | None,
     class_correct: np.ndarray,
     sums: np.ndarray | None = None,
 ) -> np.ndarray:
@@ -76,31 +76,35 @@ def vote_share(
     most votes wins (majority), with `sums` (P, ..., K) the answer with the largest score sum
     among answers that received at least one vote wins (weighted best-of-N). `class_correct`
     is each answer's correctness, (P, K) per problem or (K,) shared by all rows. No vote at
-    all (every drawn sample had no answer) scores 0. Returns (P, ...).
+    all (every drawn sample had no answer) scores 0. Returns (P, ...). When every score is
+    positive, `counts` may be None for a weighted vote: an answer is present iff its sum is
+    positive (which saves tallying the votes).
 
     >>> vote_share(np.array([[2, 2, 1]]), np.array([[1.0, 0.0, 0.0]])).tolist()
     [0.5]
     >>> vote_share(np.array([[2, 1]]), np.array([1.0, 0.0]), np.array([[0.2, 0.9]])).tolist()
     [0.0]
     """
-    p, k = counts.shape[0], counts.shape[-1]
     if sums is None:
+        if counts is None:
+            raise ValueError("give `counts` (majority) or `sums` (weighted best-of-N)")
         top = counts.max(axis=-1, keepdims=True)
         tied = counts == top
         valid = top[..., 0] > 0
     else:
-        s = np.where(counts > 0, sums, -np.inf)
+        s = np.where((sums > 0) if counts is None else (counts > 0), sums, -np.inf)
         top = s.max(axis=-1, keepdims=True)
         valid = np.isfinite(top[..., 0])
         tol = _TIE_RTOL * np.maximum(1.0, np.abs(np.where(np.isfinite(top), top, 0.0)))
         tied = s >= top - tol
+    p, k = tied.shape[0], tied.shape[-1]
     flat = tied.reshape(p, -1, k).astype(float)
     n_tied = flat.sum(axis=-1)
     cc = np.asarray(class_correct, dtype=float)
     # one matrix product per problem: tied indicators x class correctness
     hit = flat @ cc if cc.ndim == 1 else np.matmul(flat, cc[:, :, None])[..., 0]
     share = np.where(valid.reshape(p, -1), hit / np.maximum(n_tied, 1), 0.0)
-    return share.reshape(counts.shape[:-1])
+    return share.reshape(tied.shape[:-1])
 
 
 def vote_curve(
@@ -175,7 +179,8 @@ def vote_curve(
     var = np.where(mc, (s2 - draws * mean**2) / (draws - 1), 0.0)
     se = np.sqrt(np.maximum(var, 0.0) / draws)
     acc_se = rep.std(axis=0, ddof=1) / max(p, 1) / np.sqrt(draws)
-    return MCEstimate(mean=mean, se=se, accuracy_se=acc_se, draws=draws, exact=~mc.any(axis=0))
+    return MCEstimate(mean=mean, se=se, accuracy_se=acc_se, draws=draws,
+                      exact=np.asarray(~mc.any(axis=0)))
 
 
 def _single_draw(codes: np.ndarray, cc: np.ndarray) -> np.ndarray:
@@ -234,19 +239,25 @@ def _plan(
     # bin of a vote = ((problem * rc + replicate) * brackets + bracket) * kk + (code + 1);
     # the problem part is folded into the codes once, the rest is added per block
     stride = rc * len(ub) * kk
+    offsets = ((np.arange(rc)[:, None] * len(ub) + pos_bracket[None, :]) * kk)
+    # problems whose scores are all positive show an answer's presence in its score sum and
+    # need no vote tally: they are blocked apart from the others
+    positive = (np.zeros(len(rows), dtype=bool) if wts is None
+                else np.asarray(np.all(wts > 0, axis=1)))
     tasks: list[Task] = []
-    for lo in range(0, len(rows), pc):
-        sel = slice(lo, lo + pc)
-        n_p = len(rows[sel])
-        folded = codes[sel] + 1 + (np.arange(n_p, dtype=np.int64) * stride)[:, None]
-        offsets = ((np.arange(rc)[:, None] * len(ub) + pos_bracket[None, :]) * kk)
-        job = {
-            "codes": folded, "wts": None if wts is None else wts[sel], "cc": cc[sel],
-            "m": m, "kk": kk, "length": length, "n_brackets": len(ub), "rc": rc,
-            "offsets": offsets, "bracket_of_budget": bracket_of_budget, "replace": replace,
-        }
-        for r0 in range(0, draws, rc):
-            tasks.append((rows[sel], cols, r0, {**job, "reps": min(rc, draws - r0)}))
+    for kind in (True, False):
+        members = np.flatnonzero(positive == kind)
+        for lo in range(0, len(members), pc):
+            sel = members[lo:lo + pc]
+            folded = codes[sel] + 1 + (np.arange(len(sel), dtype=np.int64) * stride)[:, None]
+            job = {
+                "codes": folded, "wts": None if wts is None else wts[sel], "cc": cc[sel],
+                "positive": kind, "m": m, "kk": kk, "length": length,
+                "n_brackets": len(ub), "rc": rc, "offsets": offsets,
+                "bracket_of_budget": bracket_of_budget, "replace": replace,
+            }
+            for r0 in range(0, draws, rc):
+                tasks.append((rows[sel], cols, r0, {**job, "reps": min(rc, draws - r0)}))
     return tasks
 
 
@@ -278,7 +289,7 @@ def _run(
 def _block(
     gen: np.random.Generator, *, codes: np.ndarray, wts: np.ndarray | None, cc: np.ndarray,
     m: int, kk: int, length: int, n_brackets: int, rc: int, offsets: np.ndarray,
-    bracket_of_budget: np.ndarray, replace: bool, reps: int,
+    bracket_of_budget: np.ndarray, replace: bool, reps: int, positive: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One block: `reps` replicates for the block's problems; returns (sum, sum of squares)
     over replicates per (problem, budget) and the per-replicate sums over problems."""
@@ -297,13 +308,14 @@ def _block(
     bins += offsets[None, :reps]
     size = pc * rc * n_brackets * kk
     shape = (pc, rc, n_brackets, kk)
-    counts = np.bincount(bins.ravel(), minlength=size).reshape(shape)[:, :reps]
-    np.cumsum(counts, axis=2, out=counts)
-    sums = None
+    counts = sums = None
+    if not positive:
+        counts = np.bincount(bins.ravel(), minlength=size).reshape(shape)[:, :reps, :, 1:]
+        np.cumsum(counts, axis=2, out=counts)
     if wts is not None:
         w = np.take(wts, idx, axis=1).ravel()
         sums = np.bincount(bins.ravel(), weights=w, minlength=size).reshape(shape)[:, :reps]
         sums = np.cumsum(sums[..., 1:], axis=2)
-    share = vote_share(counts[..., 1:], cc, sums)  # (pc, reps, brackets)
+    share = vote_share(counts, cc, sums)  # (pc, reps, brackets)
     y = share[:, :, bracket_of_budget]
     return y.sum(axis=1), (y * y).sum(axis=1), y.sum(axis=0)
