@@ -180,7 +180,7 @@ def test_rerun_is_idempotent_and_sends_nothing(full_run: dict[str, Any]) -> None
 def test_changed_generation_settings_refuse_the_old_workdir(full_run: dict[str, Any]) -> None:
     d = _config("http://127.0.0.1:9/v1", "http://127.0.0.1:9", full_run["tmp"])
     d["sampling"]["temperature"] = 0.1
-    with pytest.raises(CollectError, match="different generation settings"):
+    with pytest.raises(CollectError, match=r"journal\(s\) samples, judge:judge-out.* changed"):
         collect(parse_config(d))
 
 
@@ -280,3 +280,51 @@ def test_cli_dry_run_and_run(tmp_path: Path) -> None:
                    '[sampling]\nn = -2\n')
     res = CliRunner().invoke(cli, ["collect", str(bad)])
     assert res.exit_code != 0 and "key `sampling.n`: must be >= 1, got -2" in str(res.exception)
+
+
+def test_replicas_keep_each_problem_on_one_server_and_examples_are_prompted(
+        tmp_path: Path) -> None:
+    shots = [{"question": "Sam has 6 shells. He gets 5 more. How many?", "answer": "6 + 5 = 11"}]
+    with FakeOpenAIServer() as a, FakeOpenAIServer() as b:
+        d = _small(a.base_url, a.root_url, tmp_path, "rep")
+        d["endpoint"]["replicas"] = [b.base_url]
+        d["sampling"]["examples"] = shots
+        cfg = parse_config(d)
+        collect(cfg)
+        served = {"a": a.log.requests, "b": b.log.requests}
+    bundle = read_bundle_parquet(tmp_path / "rep")
+    where: dict[str, set[str]] = {}
+    for name, reqs in served.items():
+        for _, path, body in reqs:
+            if path.endswith("/completions"):
+                for p in bundle.problems:
+                    if p.question in body["prompt"]:
+                        where.setdefault(p.problem_id, set()).add(name)
+    assert all(len(v) == 1 for v in where.values())  # one server per problem
+    assert {s for v in where.values() for s in v} == {"a", "b"}  # both servers used
+    from workbench.collect.sampler import request_seed
+
+    s = bundle.samples[0]
+    question = next(p.question for p in bundle.problems if p.problem_id == s.problem_id)
+    prompt = render_chat("chatml", cfg.sampling.system, question,
+                         [(x["question"], x["answer"]) for x in shots])
+    assert "Sam has 6 shells" in prompt
+    assert s.text == fake_text(prompt, request_seed(7, "samples", s.problem_id, s.sample_idx))
+
+
+def test_growing_a_run_generates_only_the_new_units(tmp_path: Path) -> None:
+    with FakeOpenAIServer() as srv:
+        d = _small(srv.base_url, srv.root_url, tmp_path, "grow")
+        d["sampling"]["n"] = 2
+        d["revisions"]["chains"] = 2
+        first = collect(parse_config(d))
+        d["sampling"]["n"] = 4
+        d["problems"]["n"] = 6
+        second = collect(parse_config(d))
+        fresh = collect(parse_config({**d, "out": str(tmp_path / "fresh"),
+                                      "workdir": str(tmp_path / "fresh.work"),
+                                      "revisions": {**d["revisions"],
+                                                    "out": str(tmp_path / "fresh-rev")}}))
+    assert first.new_units + second.new_units == fresh.new_units
+    assert second.units["samples"] == 24 and first.units["samples"] == 10
+    assert _content(tmp_path / "grow") == _content(tmp_path / "fresh")

@@ -104,11 +104,17 @@ def test_load_config_file_errors(tmp_path: Path) -> None:
     assert cfg.judge[0].mode == "step" and cfg.source_file == str(good)
 
 
-def test_fingerprint_ignores_transport_but_not_sampling() -> None:
+def test_fingerprint_ignores_transport_and_counts_but_not_sampling() -> None:
     a = parse_config(_cfg())
-    b = parse_config(_cfg(endpoint__concurrency=7, endpoint__base_url="http://other:1/v1"))
+    b = parse_config(_cfg(endpoint__concurrency=7, endpoint__base_url="http://other:1/v1",
+                          endpoint__replicas=["http://third:2/v1"]))
     c = parse_config(_cfg(sampling__temperature=0.3))
-    assert a.fingerprint() == b.fingerprint() != c.fingerprint()
+    d = parse_config(_cfg(sampling__n=64, problems__n=500))  # growing a run keeps its journals
+    assert a.fingerprint() == b.fingerprint() == d.fingerprint() != c.fingerprint()
+    e = parse_config(_cfg(judge=[{"name": "j"}]))
+    f = parse_config(_cfg(judge=[{"name": "j", "system": "Be strict."}]))
+    assert e.stage_fingerprints()["samples"] == f.stage_fingerprints()["samples"]
+    assert e.stage_fingerprints()["judge:j"] != f.stage_fingerprints()["judge:j"]
 
 
 # -- problems and answers ----------------------------------------------------------------------

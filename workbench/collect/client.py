@@ -25,6 +25,7 @@ workbench.errors.CollectError: POST http://127.0.0.1:9/v1/completions failed aft
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 import random
 import time
@@ -219,6 +220,29 @@ class EndpointClient:
         """`POST /chat/completions`; `params` are passed through."""
         data = await self.post_json("chat/completions", {"messages": messages, **params})
         return parse_completion(data, chat=True)
+
+
+class Replicas:
+    """Several servers of the same model; each unit goes to one chosen by its route key.
+
+    Routing by problem id (a stable hash, not round-robin) keeps all requests of a problem on
+    one server, so servers that reuse a cached prompt prefix (llama.cpp) reuse it.
+
+    >>> r = Replicas(["a", "b"])  # any objects stand in for clients here
+    >>> r.pick("arith-0001") == r.pick("arith-0001"), len({r.pick(str(i)) for i in range(50)})
+    (True, 2)
+    """
+
+    def __init__(self, clients: list[Any]) -> None:
+        if not clients:
+            raise ValueError("`clients` must not be empty")
+        self.clients = clients
+
+    def pick(self, route: str) -> Any:
+        if len(self.clients) == 1:
+            return self.clients[0]
+        h = int.from_bytes(hashlib.sha256(route.encode()).digest()[:4], "big")
+        return self.clients[h % len(self.clients)]
 
 
 def _retry_after(value: str | None) -> float | None:

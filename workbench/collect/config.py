@@ -51,6 +51,7 @@ class EndpointConfig:
 
     base_url: str
     model: str
+    replicas: list[str] = field(default_factory=list)  # more servers of the same model
     api: str = "completions"  # "completions" (needed for tree banks) or "chat"
     template: str = "chatml"  # how chat turns become a completions prompt
     api_key_env: str | None = None  # name of the environment variable holding the key
@@ -85,6 +86,14 @@ class ProblemsConfig:
 
 
 @dataclass(frozen=True)
+class ExampleConfig:
+    """A worked example shown to the policy as an earlier chat turn (few-shot prompting)."""
+
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
 class SamplingConfig:
     """N independent completions per problem."""
 
@@ -97,6 +106,7 @@ class SamplingConfig:
         "Solve the math word problem step by step, one short step per line. "
         "End with a line 'Answer: <number>'."
     )
+    examples: list[ExampleConfig] = field(default_factory=list)
     stop: list[str] = field(default_factory=list)
     step_tokens: bool = True  # ask for logprobs to count tokens per step exactly
 
@@ -107,8 +117,10 @@ class JudgeConfig:
 
     name: str
     mode: str = "outcome"  # "outcome": one score per answer; "step": one per step prefix
-    base_url: str | None = None  # default: the policy endpoint
+    base_url: str | None = None  # default: the policy endpoint (and its replicas)
     model: str | None = None
+    api: str = "completions"  # "completions" (logprobs) or "chat" (top_logprobs)
+    template: str | None = None  # completions API: default endpoint.template
     params: float | None = None  # the judge's parameter count (FLOPs)
     top_logprobs: int = 20
     system: str = "You check solutions to math word problems. Reply with yes or no."
@@ -179,25 +191,50 @@ class CollectConfig:
     revisions: RevisionsConfig | None = None
     source_file: str | None = field(default=None, compare=False)
 
-    def fingerprint(self) -> str:
-        """Hash of everything that determines the generated data (not concurrency or paths).
+    def stage_fingerprints(self) -> dict[str, str]:
+        """Per journal, a hash of exactly the settings that determine its units' content.
 
-        A resumed collection must have the same fingerprint, or old journal entries would be
-        mixed with new settings.
+        Counts are left out on purpose (problems.n, sampling.n, tree.problems,
+        revisions.chains/length/problems): unit i does not depend on how many units there are,
+        so a finished run can be grown by raising a count and rerunning. Transport settings
+        (URLs, concurrency, retries) and parameter counts are not data either.
         """
-        d = asdict(self)
-        for k in ("out", "workdir", "source_file"):
-            d.pop(k)
-        for k in ("concurrency", "rate_limit", "burst", "max_retries", "backoff", "max_backoff",
-                  "timeout", "base_url", "api_key_env"):
-            d["endpoint"].pop(k)
-        for j in d["judge"]:
-            j.pop("base_url")
-        for r in d["reward"]:
-            r.pop("base_url")
-        if d["revisions"]:
-            d["revisions"].pop("out")
-        blob = json.dumps(d, sort_keys=True).encode()
+        e, p, s = self.endpoint, self.problems, self.sampling
+        base = {
+            "seed": self.seed,
+            "endpoint": {"model": e.model, "api": e.api, "template": e.template},
+            "problems": {k: v for k, v in asdict(p).items() if k != "n"},
+            "sampling": {k: v for k, v in asdict(s).items() if k != "n"},
+        }
+
+        def h(*parts: Any) -> str:
+            blob = json.dumps([base, *parts], sort_keys=True, default=str).encode()
+            return hashlib.sha256(blob).hexdigest()[:16]
+
+        def judge_part(j: JudgeConfig) -> dict[str, Any]:
+            return {k: v for k, v in asdict(j).items() if k not in ("base_url", "params")}
+
+        out = {"samples": h()}
+        for j in self.judge:
+            out[f"judge:{j.name}"] = h(judge_part(j))
+        for r in self.reward:
+            out[f"reward:{r.name}"] = h({k: v for k, v in asdict(r).items()
+                                        if k not in ("base_url", "params")})
+        if self.tree is not None:
+            t = {k: v for k, v in asdict(self.tree).items() if k != "problems"}
+            out["tree"] = h(t)
+            out["tree-judge"] = h(t, judge_part(self.judge_named(self.tree.judge)))
+        if self.revisions is not None:
+            rv = {"prompt": self.revisions.prompt}
+            out["revisions"] = h(rv)
+            if self.revisions.judge:
+                out[f"revision-judge:{self.revisions.judge}"] = h(
+                    rv, judge_part(self.judge_named(self.revisions.judge)))
+        return out
+
+    def fingerprint(self) -> str:
+        """One hash of all stage fingerprints (shown by `workbench collect --dry-run`)."""
+        blob = json.dumps(self.stage_fingerprints(), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
     def workdir_path(self) -> Path:
@@ -214,7 +251,7 @@ class CollectConfig:
         d = asdict(self)
         for k in ("source_file", "workdir", "out"):
             d.pop(k)
-        for k in ("base_url", "api_key_env"):
+        for k in ("base_url", "replicas", "api_key_env"):
             d["endpoint"].pop(k)
         for v in [*d["judge"], *d["reward"]]:
             v.pop("base_url")
@@ -320,6 +357,9 @@ def _check(cfg: CollectConfig) -> None:
     e = cfg.endpoint
     _need(e.base_url.startswith(("http://", "https://")), "endpoint.base_url",
           f"must start with http:// or https://, got {e.base_url!r}")
+    for i, url in enumerate(e.replicas):
+        _need(url.startswith(("http://", "https://")), f"endpoint.replicas[{i}]",
+              f"must start with http:// or https://, got {url!r}")
     _need(e.api in ("completions", "chat"), "endpoint.api",
           f"must be 'completions' or 'chat', got {e.api!r}")
     _need(e.template in TEMPLATES, "endpoint.template",
@@ -354,9 +394,10 @@ def _check(cfg: CollectConfig) -> None:
               f"must be 'outcome' or 'step', got {j.mode!r}")
         _need(1 <= j.top_logprobs <= 20, f"judge[{i}].top_logprobs",
               f"must be in 1..20, got {j.top_logprobs}")
-        _need(e.api == "completions" or j.base_url is not None, f"judge[{i}]",
-              "the judge reads logprobs through the completions API: set endpoint.api = "
-              "'completions' or give the judge its own base_url")
+        _need(j.api in ("completions", "chat"), f"judge[{i}].api",
+              f"must be 'completions' or 'chat', got {j.api!r}")
+        _need(j.template is None or j.template in TEMPLATES, f"judge[{i}].template",
+              f"must be one of {', '.join(TEMPLATES)}, got {j.template!r}")
     for i, r in enumerate(cfg.reward):
         _need(r.kind in ("step", "outcome"), f"reward[{i}].kind",
               f"must be 'step' or 'outcome', got {r.kind!r}")

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.collect.client import EndpointClient
+from workbench.collect.client import Replicas
 from workbench.collect.config import JudgeConfig
 from workbench.collect.prompts import chat_messages, judge_user_message, render_chat
 from workbench.errors import CollectError
@@ -40,20 +40,26 @@ class Judge:
     """A judge verifier bound to its endpoint (`api` "completions" or "chat")."""
 
     cfg: JudgeConfig
-    client: EndpointClient
+    clients: Replicas
     model: str
     api: str
     template: str
 
-    async def score(self, question: str, steps: Sequence[str], *, mode: str) -> dict[str, Any]:
-        """Score a solution (mode "outcome") or the last step of a prefix (mode "step")."""
+    async def score(
+        self, question: str, steps: Sequence[str], *, mode: str, route: str
+    ) -> dict[str, Any]:
+        """Score a solution (mode "outcome") or the last step of a prefix (mode "step").
+
+        `route` (the problem id) picks the replica that serves the request.
+        """
         user = judge_user_message(question, steps, mode=mode)
+        client = self.clients.pick(route)
         params: dict[str, Any] = {"model": self.model, "max_tokens": 1, "temperature": 0.0}
         if self.api == "completions":
             prompt = render_chat(self.template, self.cfg.system, user)
-            comp = await self.client.completion(prompt, logprobs=self.cfg.top_logprobs, **params)
+            comp = await client.completion(prompt, logprobs=self.cfg.top_logprobs, **params)
         else:
-            comp = await self.client.chat(
+            comp = await client.chat(
                 chat_messages(self.cfg.system, user),
                 logprobs=True,
                 top_logprobs=self.cfg.top_logprobs,

@@ -2,8 +2,9 @@
 
 The generator is seeded and pure, so the same `(n, seed, levels)` always yields the same
 problems (and the committed run can be regenerated). Difficulty grows with the number of
-operations: level 1 is one addition or subtraction, level 2 two operations, level 3 three (with
-multiplication and exact division), so a small model's per-problem pass rates spread out.
+operations: level 1 is one one-digit addition or subtraction, level 2 two of them, level 3 three
+operations with larger numbers, multiplication and exact division, so a small model's
+per-problem pass rates spread out.
 
 >>> probs = generate_problems(2, seed=0)
 >>> [p.problem_id for p in probs]
@@ -63,18 +64,23 @@ def _apply(total: int, op: _Op) -> int:
 
 
 def _draw_ops(rng: np.random.Generator, start: int, level: int) -> list[_Op]:
-    """Operations whose running totals stay positive integers (division always exact)."""
+    """Operations whose running totals stay positive integers (division always exact).
+
+    Levels 1-2 use one-digit additions and subtractions; level 3 adds larger additions,
+    multiplication and exact division.
+    """
     kinds = ["add", "sub"] if level < 3 else ["add", "sub", "mul", "div"]
+    top_add = 10 if level < 3 else 20
     ops: list[_Op] = []
     total = start
     while len(ops) < level:
         kind = str(rng.choice(kinds))
         if kind == "add":
-            op = _Op("add", int(rng.integers(2, 20)))
+            op = _Op("add", int(rng.integers(2, top_add)))
         elif kind == "sub":
             if total < 3:
                 continue
-            op = _Op("sub", int(rng.integers(2, total)))
+            op = _Op("sub", int(rng.integers(2, min(total, 10))))
         elif kind == "mul":
             if total > 30:
                 continue
@@ -112,7 +118,7 @@ def generate_problems(
         level = int(levels[i % len(levels)])
         name, pron = _NAMES[int(rng.integers(len(_NAMES)))]
         item = _ITEMS[int(rng.integers(len(_ITEMS)))]
-        start = int(rng.integers(3, 25))
+        start = int(rng.integers(3, 13 if level < 3 else 25))
         ops = _draw_ops(rng, start, level)
         total = start
         for op in ops:

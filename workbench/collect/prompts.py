@@ -23,19 +23,33 @@ TEMPLATE_STOPS: dict[str, list[str]] = {"chatml": ["<|im_end|>"], "none": []}
 """Stop strings that end the assistant turn under each template."""
 
 
-def render_chat(template: str, system: str | None, user: str) -> str:
-    """A completions-API prompt for one user turn, ending where the assistant starts."""
+def render_chat(
+    template: str, system: str | None, user: str, examples: Sequence[tuple[str, str]] = ()
+) -> str:
+    """A completions-API prompt for one user turn, ending where the assistant starts.
+
+    `examples` are (question, answer) pairs rendered as earlier user/assistant turns.
+    """
     if template == "none":
-        return (system + "\n\n" if system else "") + user + "\n"
+        shots = "".join(f"{q}\n{a}\n\n" for q, a in examples)
+        return (system + "\n\n" if system else "") + shots + user + "\n"
     if template == "chatml":
         sys_turn = f"<|im_start|>system\n{system}<|im_end|>\n" if system else ""
-        return f"{sys_turn}<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"
+        shots = "".join(
+            f"<|im_start|>user\n{q}<|im_end|>\n<|im_start|>assistant\n{a}<|im_end|>\n"
+            for q, a in examples
+        )
+        return f"{sys_turn}{shots}<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"
     raise ValueError(f"`template` must be one of {sorted(TEMPLATE_STOPS)}, got {template!r}")
 
 
-def chat_messages(system: str | None, user: str) -> list[dict[str, str]]:
-    """The same turn as chat-API messages."""
+def chat_messages(
+    system: str | None, user: str, examples: Sequence[tuple[str, str]] = ()
+) -> list[dict[str, str]]:
+    """The same turn as chat-API messages (examples as earlier turns)."""
     msgs = [{"role": "system", "content": system}] if system else []
+    for q, a in examples:
+        msgs += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
     return msgs + [{"role": "user", "content": user}]
 
 

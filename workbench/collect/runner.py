@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench import __version__
-from workbench.collect.client import EndpointClient
+from workbench.collect.client import EndpointClient, Replicas
 from workbench.collect.config import CollectConfig
 from workbench.collect.journal import Journal, Key, WorkdirLock
 from workbench.collect.judge import Judge
@@ -210,19 +210,27 @@ def _first(group: BaseExceptionGroup) -> BaseException:
 
 
 def _check_manifest(cfg: CollectConfig, workdir: Path) -> None:
-    """Refuse to resume a work directory made with different generation settings."""
+    """Refuse to resume a journal whose generation settings changed; record new stages.
+
+    Each journal has its own fingerprint (`CollectConfig.stage_fingerprints`), so adding a
+    judge or growing a count reuses everything already collected.
+    """
     path = workdir / "manifest.json"
-    fp = cfg.fingerprint()
-    if path.exists():
-        old = json.loads(path.read_text())
-        if old.get("fingerprint") != fp:
-            raise CollectError(
-                f"{workdir}: this work directory was made with different generation settings "
-                f"(fingerprint {old.get('fingerprint')} != {fp}); use a new `workdir` or delete it"
-            )
-        return
-    workdir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"fingerprint": fp, "run_id": cfg.run_id}, indent=2) + "\n")
+    current = cfg.stage_fingerprints()
+    manifest = json.loads(path.read_text()) if path.exists() else {"stages": {}}
+    stages: dict[str, str] = manifest.setdefault("stages", {})
+    changed = [k for k, fp in current.items() if k in stages and stages[k] != fp]
+    if changed:
+        raise CollectError(
+            f"{workdir}: the settings that produced the journal(s) {', '.join(changed)} "
+            "changed since they were collected; use a new `workdir` (or delete those journals "
+            "under journal/ and their lines in manifest.json to redo them)"
+        )
+    if any(k not in stages for k in current):
+        stages.update({k: fp for k, fp in current.items() if k not in stages})
+        manifest["run_id"] = cfg.run_id
+        workdir.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
 def collect(cfg: CollectConfig, *, progress: ProgressHook | None = None) -> CollectResult:
@@ -305,11 +313,12 @@ async def _pipeline(s: _Session) -> list[tuple[RunBundle, Path]]:
     cfg = s.cfg
     problems = load_problems(cfg)
     by_id = {p.problem_id: p for p in problems}
-    policy = Policy(s.client(cfg.endpoint.base_url), cfg)
+    policy_urls = [cfg.endpoint.base_url, *cfg.endpoint.replicas]
+    policy = Policy(Replicas([s.client(u) for u in policy_urls]), cfg)
     judges = {
         j.name: Judge(
-            j, s.client(j.base_url or cfg.endpoint.base_url), j.model or cfg.endpoint.model,
-            "completions" if j.base_url is None else cfg.endpoint.api, cfg.endpoint.template,
+            j, Replicas([s.client(u) for u in ([j.base_url] if j.base_url else policy_urls)]),
+            j.model or cfg.endpoint.model, j.api, j.template or cfg.endpoint.template,
         )
         for j in cfg.judge
     }
@@ -331,14 +340,15 @@ async def _pipeline(s: _Session) -> list[tuple[RunBundle, Path]]:
 
                 def work(k: Key, judge: Judge = judge) -> Awaitable[Any]:
                     return judge.score(by_id[k[0]].question or "", steps_of(k[0], k[1]),
-                                       mode="outcome")
+                                       mode="outcome", route=k[0])
             else:
                 keys = [(p.problem_id, i, j) for p in problems for i in range(cfg.sampling.n)
                         for j in range(len(steps_of(p.problem_id, i)))]
 
                 def work(k: Key, judge: Judge = judge) -> Awaitable[Any]:
                     return judge.score(by_id[k[0]].question or "",
-                                       steps_of(k[0], k[1])[: k[2] + 1], mode="step")
+                                       steps_of(k[0], k[1])[: k[2] + 1], mode="step",
+                                       route=k[0])
             await s.stage(f"judge:{jcfg.name}", s.journal(f"judge:{jcfg.name}"), keys, work)
 
         for rcfg in cfg.reward:
@@ -399,7 +409,7 @@ async def _tree_stages(s: _Session, policy: Policy, judge: Judge, problems: list
             prefix = prefix_text(path_steps(node_cache[pid], parent), sep)
             seed = request_seed(cfg.seed, "tree", pid, node)
             comp = await policy.generate(
-                by_id[pid].question or "", seed=seed, assistant_prefix=prefix,
+                by_id[pid].question or "", route=pid, seed=seed, assistant_prefix=prefix,
                 max_tokens=None if final else t.max_tokens, stop_at_separator=not final,
             )
             text = comp.text.strip()
@@ -422,7 +432,7 @@ async def _tree_stages(s: _Session, policy: Policy, judge: Judge, problems: list
         ) -> Awaitable[Any]:
             pid, node = k
             steps = path_steps(node_cache[pid], node)
-            return judge.score(by_id[pid].question or "", steps, mode="step")
+            return judge.score(by_id[pid].question or "", steps, mode="step", route=pid)
 
         await s.stage(f"tree-judge-d{child_depth}", judged, child_keys, score)
 
@@ -451,7 +461,7 @@ async def _revision_stages(
                 "{previous}", previous(pid, chain, rev).strip()
             )
             seed = request_seed(cfg.seed, "revisions", pid, chain, rev)
-            comp = await policy.generate(user, seed=seed)
+            comp = await policy.generate(user, route=pid, seed=seed)
             revs.put(key, completion_record(comp, p, cfg.sampling.separator, seed))
             s.new_units += 1
             done[0] += 1
@@ -480,7 +490,7 @@ async def _revision_stages(
             f"revision-judge:{r.judge}", s.journal(f"revision-judge:{r.judge}"), keys,
             lambda k: judge.score(by_id[k[0]].question or "",
                                   split_steps(revs[k]["text"], cfg.sampling.separator),
-                                  mode="outcome"),
+                                  mode="outcome", route=k[0]),
         )
 
 

@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.collect.client import Completion, EndpointClient
+from workbench.collect.client import Completion, Replicas
 from workbench.collect.config import CollectConfig
 from workbench.collect.problems import extract_answer, is_correct
 from workbench.collect.prompts import (
@@ -37,20 +37,26 @@ def request_seed(base: int, *parts: Any) -> int:
 class Policy:
     """The policy endpoint and the sampler settings of a collection."""
 
-    client: EndpointClient
+    clients: Replicas
     cfg: CollectConfig
 
     async def generate(
         self,
         user: str,
         *,
+        route: str,
         seed: int,
         assistant_prefix: str = "",
         max_tokens: int | None = None,
         stop_at_separator: bool = False,
     ) -> Completion:
-        """Sample one continuation of the assistant turn (optionally after a step prefix)."""
+        """Sample one continuation of the assistant turn (optionally after a step prefix).
+
+        `route` (the problem id) picks the replica that serves the request.
+        """
         e, s = self.cfg.endpoint, self.cfg.sampling
+        shots = [(x.question, x.answer) for x in s.examples]
+        client = self.clients.pick(route)
         stop = list(s.stop) + (TEMPLATE_STOPS[e.template] if e.api == "completions" else [])
         if stop_at_separator:
             stop.append(s.separator)
@@ -66,13 +72,13 @@ class Policy:
         if e.api == "completions":
             if s.step_tokens:
                 params["logprobs"] = 1
-            prompt = render_chat(e.template, s.system, user) + assistant_prefix
-            return await self.client.completion(prompt, **params)
+            prompt = render_chat(e.template, s.system, user, shots) + assistant_prefix
+            return await client.completion(prompt, **params)
         if assistant_prefix:
             raise ValueError("the chat API cannot continue an assistant prefix")
         if s.step_tokens:
             params["logprobs"] = True
-        return await self.client.chat(chat_messages(s.system, user), **params)
+        return await client.chat(chat_messages(s.system, user, shots), **params)
 
 
 def completion_record(comp: Completion, problem: Problem, separator: str, seed: int) -> dict:
@@ -95,5 +101,5 @@ def completion_record(comp: Completion, problem: Problem, separator: str, seed: 
 async def sample_unit(policy: Policy, problem: Problem, idx: int) -> dict:
     """Generate sample `idx` of `problem` (one journal unit of the "samples" stage)."""
     seed = request_seed(policy.cfg.seed, "samples", problem.problem_id, idx)
-    comp = await policy.generate(problem.question or "", seed=seed)
+    comp = await policy.generate(problem.question or "", route=problem.problem_id, seed=seed)
     return completion_record(comp, problem, policy.cfg.sampling.separator, seed)
