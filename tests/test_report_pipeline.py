@@ -179,9 +179,10 @@ def test_own_runs_under_cached_runs_are_ingested_once_and_quoted(tmp_path: Path)
     """A run this project wrote (canonical folder under cached_runs/) joins the store on the
     next demo/notebook, once; its report quotes its generations, escaped."""
     own = tmp_path / "cached_runs"
-    write_bundle_parquet(_own_run(), own / "toy-arith")
+    write_bundle_parquet(_own_run(), own / "toy" / "samples")  # as `workbench collect` nests
+    write_bundle_parquet(_own_run(), own / ".cache" / "journal")  # hidden: never a run
     with RunStore(tmp_path / "s.duckdb") as store:
-        assert missing_runs(store, datasets=[], own_runs=own) == ([], [own / "toy-arith"])
+        assert missing_runs(store, datasets=[], own_runs=own) == ([], [own / "toy" / "samples"])
         assert ensure_ingested(store, datasets=[], own_runs=own) == ["mine/toy-arith"]
         assert missing_runs(store, datasets=[], own_runs=own) == ([], [])
         assert ensure_ingested(store, datasets=[], own_runs=own) == []

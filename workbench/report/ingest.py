@@ -21,10 +21,12 @@ OWN_RUNS_DIR = Path("cached_runs")
 
 
 def own_run_dirs(root: Path = OWN_RUNS_DIR) -> list[Path]:
-    """Canonical run folders (with a run.json) under `root`, sorted."""
+    """Canonical run folders (with a run.json) anywhere under `root`, sorted; hidden folders
+    (the download cache, collection journals) are skipped."""
     if not root.is_dir():
         return []
-    return sorted(p.parent for p in root.glob("*/run.json"))
+    return sorted(p.parent for p in root.rglob("run.json")
+                  if not any(part.startswith(".") for part in p.relative_to(root).parts))
 
 
 def missing_runs(
