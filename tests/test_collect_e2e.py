@@ -10,7 +10,6 @@ Run with: pytest -m e2e tests/test_collect_e2e.py   (needs the `collect` extra i
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import subprocess
@@ -24,9 +23,7 @@ import httpx
 import numpy as np
 import pytest
 
-from workbench.collect import EndpointClient, collect, parse_config
-from workbench.collect.prompts import render_chat
-from workbench.collect.sampler import request_seed
+from workbench.collect import collect, parse_config
 from workbench.store import RunStore, read_bundle_parquet
 
 pytestmark = pytest.mark.e2e
@@ -57,8 +54,10 @@ def _free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     port = _free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
+    # one thread: on a shared 2-core machine llama.cpp's OpenMP threads spin-wait on each other
+    # (measured ~44 tokens/s with 1 thread vs 18-36 with 2 while other jobs ran)
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_gguf()),
-           "--host", "127.0.0.1", "--port", str(port), "--n_threads", "2", "--n_ctx", "2048",
+           "--host", "127.0.0.1", "--port", str(port), "--n_threads", "1", "--n_ctx", "2048",
            "--model_alias", "smollm2"]
     with log.open("w") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT,
@@ -95,7 +94,10 @@ def _config(base: str, tmp: Path) -> dict[str, Any]:
         "endpoint": {"base_url": base, "model": "smollm2", "concurrency": 1, "timeout": 120},
         "model": {"name": "HuggingFaceTB/SmolLM2-135M-Instruct", "params": 134515008.0},
         "problems": {"n": 3, "seed": 0},
-        "sampling": {"n": 4, "temperature": 0.7, "top_p": 0.95, "max_tokens": 64},
+        "sampling": {"n": 4, "temperature": 0.7, "top_p": 0.95, "max_tokens": 48,
+                     "examples": [{"question": "Sam has 6 shells. He gets 5 more shells. How "
+                                               "many shells does Sam have now?",
+                                   "answer": "6 + 5 = 11\nAnswer: 11"}]},
         "judge": [{"name": "smollm2-judge", "mode": "outcome", "params": 134515008.0},
                   {"name": "smollm2-step-judge", "mode": "step", "params": 134515008.0}],
         "tree": {"judge": "smollm2-step-judge", "branching": 2, "max_depth": 2, "problems": 2,
@@ -119,7 +121,7 @@ def test_real_samples_scores_tree_and_chains(collected: dict[str, Any]) -> None:
     b, rev = collected["main"], collected["rev"]
     assert len(b.samples) == 12 and all(s.output_tokens and s.output_tokens > 0
                                         for s in b.samples)
-    assert all(0 < s.output_tokens <= 64 for s in b.samples)
+    assert all(0 < s.output_tokens <= 48 for s in b.samples)
     assert sum(s.answer is not None for s in b.samples) >= 6  # the model writes numbers
     assert all(s.is_correct == (s.answer_key is not None and float(s.answer_key) == float(
         next(p.gold_answer for p in b.problems if p.problem_id == s.problem_id)))
@@ -143,24 +145,6 @@ def test_real_samples_scores_tree_and_chains(collected: dict[str, Any]) -> None:
     assert {n.problem_id for n in b.tree_nodes} == {"arith-0000", "arith-0001"}
     # revision chains: revision 0 is the base sample, revision 1 the model's revision
     assert len(rev.samples) == 2 * 2 * 2 and len(rev.outcome_scores) == 8
-
-
-def test_seeded_requests_reproduce_the_cached_sample(collected: dict[str, Any],
-                                                     server: str) -> None:
-    """What makes resume exact on llama.cpp: the same seed gives the same completion."""
-    b, cfg = collected["main"], collected["cfg"]
-    s = b.samples[5]
-    question = next(p.question for p in b.problems if p.problem_id == s.problem_id)
-
-    async def again() -> str:
-        async with EndpointClient(server) as c:
-            comp = await c.completion(
-                render_chat("chatml", cfg.sampling.system, question), model="smollm2",
-                max_tokens=64, temperature=0.7, top_p=0.95, stop=["<|im_end|>"], logprobs=1,
-                seed=request_seed(1, "samples", s.problem_id, s.sample_idx))
-            return comp.text
-
-    assert asyncio.run(again()) == s.text
 
 
 def test_rerun_resumes_with_nothing_to_do(collected: dict[str, Any]) -> None:
