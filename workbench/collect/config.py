@@ -420,18 +420,18 @@ def _check(cfg: CollectConfig) -> None:
         _need(t.problems is None or t.problems >= 1, "tree.problems", "must be >= 1")
         _need(t.max_tokens >= 1, "tree.max_tokens", f"must be >= 1, got {t.max_tokens}")
     if cfg.revisions is not None:
-        r = cfg.revisions
-        _need(bool(r.run_id.strip()) and r.run_id != cfg.run_id, "revisions.run_id",
+        rv = cfg.revisions
+        _need(bool(rv.run_id.strip()) and rv.run_id != cfg.run_id, "revisions.run_id",
               "must be non-empty and differ from run_id")
-        _need(r.chains >= 1, "revisions.chains", f"must be >= 1, got {r.chains}")
-        _need(r.chains <= s.n, "revisions.chains",
+        _need(rv.chains >= 1, "revisions.chains", f"must be >= 1, got {rv.chains}")
+        _need(rv.chains <= s.n, "revisions.chains",
               f"must be <= sampling.n ({s.n}): revision 0 of chain c is sample c")
-        _need(r.length >= 2, "revisions.length", f"must be >= 2, got {r.length}")
-        _need("{previous}" in r.prompt, "revisions.prompt", "must contain {previous}")
-        _need(r.judge is None or any(j.name == r.judge and j.mode == "outcome"
+        _need(rv.length >= 2, "revisions.length", f"must be >= 2, got {rv.length}")
+        _need("{previous}" in rv.prompt, "revisions.prompt", "must contain {previous}")
+        _need(rv.judge is None or any(j.name == rv.judge and j.mode == "outcome"
                                      for j in cfg.judge), "revisions.judge",
-              f"must name an outcome [[judge]], got {r.judge!r}")
-        _need(r.problems is None or r.problems >= 1, "revisions.problems", "must be >= 1")
+              f"must name an outcome [[judge]], got {rv.judge!r}")
+        _need(rv.problems is None or rv.problems >= 1, "revisions.problems", "must be >= 1")
 
 
 def parse_config(data: dict[str, Any], *, source: str = "<config>") -> CollectConfig:

@@ -24,40 +24,26 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench import __version__
-from workbench.collect.client import EndpointClient, Replicas
+from workbench.collect.assemble import assemble, write_run_atomically
+from workbench.collect.client import Replicas
 from workbench.collect.config import CollectConfig
-from workbench.collect.journal import Journal, Key, WorkdirLock
+from workbench.collect.journal import Key, WorkdirLock
 from workbench.collect.judge import Judge
-from workbench.collect.problems import DATASET, generate_problems
-from workbench.collect.prompts import prefix_text, split_steps
+from workbench.collect.problems import generate_problems
+from workbench.collect.prompts import split_steps
+from workbench.collect.revisions import revise
 from workbench.collect.reward import RewardModel
-from workbench.collect.sampler import Policy, completion_record, request_seed, sample_unit
-from workbench.collect.treebank import (
-    ROOT,
-    build_tree_nodes,
-    child_id,
-    depth_of,
-    id_width,
-    n_children,
-    node_is_terminal,
-    parent_of,
-    path_steps,
-    select_frontier,
-)
+from workbench.collect.sampler import Policy, sample_unit
+from workbench.collect.session import ProgressHook, Session
+from workbench.collect.treebank import expand_trees
 from workbench.errors import CollectError
-from workbench.store.records import OutcomeScore, Problem, Run, RunBundle, Sample, StepScore
-
-ProgressHook = Callable[[str, int, int], None]
-"""progress(stage, done, total): called when a stage starts and after every finished unit."""
+from workbench.store.records import Problem, RunBundle
 
 
 @dataclass(frozen=True)
@@ -127,88 +113,6 @@ def plan(cfg: CollectConfig) -> list[StagePlan]:
     return stages
 
 
-class _Session:
-    """One run of the pipeline: clients, journals, counters."""
-
-    def __init__(self, cfg: CollectConfig, progress: ProgressHook | None) -> None:
-        self.cfg = cfg
-        self.progress = progress or (lambda stage, done, total: None)
-        self.workdir = cfg.workdir_path()
-        self.journals: dict[str, Journal] = {}
-        self.clients: dict[str, EndpointClient] = {}
-        self.new_units = 0
-        self.stage_seconds: dict[str, float] = {}
-
-    # -- resources -------------------------------------------------------------------------
-    def journal(self, name: str) -> Journal:
-        if name not in self.journals:
-            safe = name.replace(":", "--").replace("/", "_")
-            self.journals[name] = Journal(self.workdir / "journal" / f"{safe}.jsonl")
-        return self.journals[name]
-
-    def client(self, base_url: str) -> EndpointClient:
-        if base_url not in self.clients:
-            e = self.cfg.endpoint
-            key = os.environ.get(e.api_key_env) if e.api_key_env else None
-            if e.api_key_env and not key:
-                raise CollectError(f"environment variable {e.api_key_env} (endpoint.api_key_env) "
-                                   "is not set")
-            self.clients[base_url] = EndpointClient(
-                base_url, api_key=key, concurrency=e.concurrency, rate_limit=e.rate_limit,
-                burst=e.burst, max_retries=e.max_retries, backoff=e.backoff,
-                max_backoff=e.max_backoff, timeout=e.timeout, seed=self.cfg.seed,
-            )
-        return self.clients[base_url]
-
-    async def close(self) -> None:
-        for c in self.clients.values():
-            await c.aclose()
-        for j in self.journals.values():
-            j.close()
-
-    # -- the generic stage runner ----------------------------------------------------------
-    async def stage(
-        self,
-        name: str,
-        journal: Journal,
-        keys: Iterable[Key],
-        work: Callable[[Key], Awaitable[Any]],
-    ) -> None:
-        """Run `work` for every key not in `journal`, recording each result as it finishes."""
-        keys = list(dict.fromkeys(tuple(k) for k in keys))
-        todo = [k for k in keys if k not in journal]
-        done = len(keys) - len(todo)
-        self.progress(name, done, len(keys))
-        if not todo:
-            return
-        t0 = time.monotonic()
-
-        async def one(k: Key) -> None:
-            nonlocal done
-            value = await work(k)
-            journal.put(k, value)
-            self.new_units += 1
-            done += 1
-            self.progress(name, done, len(keys))
-
-        try:
-            async with asyncio.TaskGroup() as tg:  # the first failure cancels the rest
-                for k in todo:
-                    tg.create_task(one(k))
-        except BaseExceptionGroup as group:
-            raise _first(group) from None
-        finally:
-            self.stage_seconds[name] = self.stage_seconds.get(name, 0.0) + time.monotonic() - t0
-
-
-def _first(group: BaseExceptionGroup) -> BaseException:
-    """The first real error of a task group (so users see one clear error, not a group)."""
-    exc: BaseException = group
-    while isinstance(exc, BaseExceptionGroup):
-        exc = exc.exceptions[0]
-    return exc
-
-
 def _check_manifest(cfg: CollectConfig, workdir: Path) -> None:
     """Refuse to resume a journal whose generation settings changed; record new stages.
 
@@ -243,7 +147,7 @@ def collect(cfg: CollectConfig, *, progress: ProgressHook | None = None) -> Coll
     workdir = cfg.workdir_path()
     with WorkdirLock(workdir):
         _check_manifest(cfg, workdir)
-        session = _Session(cfg, progress)
+        session = Session(cfg, progress)
         try:
             bundles = asyncio.run(_pipeline(session))
         finally:
@@ -272,7 +176,7 @@ def collect(cfg: CollectConfig, *, progress: ProgressHook | None = None) -> Coll
     )
 
 
-def _append_log(workdir: Path, session: _Session, elapsed: float) -> None:
+def _append_log(workdir: Path, session: Session, elapsed: float) -> None:
     """One line per session in `<workdir>/sessions.jsonl`: how long each stage took."""
     rec = {
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -286,30 +190,10 @@ def _append_log(workdir: Path, session: _Session, elapsed: float) -> None:
         fh.write(json.dumps(rec) + "\n")
 
 
-def write_run_atomically(bundle: RunBundle, out: Path) -> Path:
-    """Validate, write to a temporary sibling directory, then rename over `out`."""
-    from workbench.store import write_bundle_parquet
-
-    bundle.validate()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    write_bundle_parquet(bundle, tmp, content_hash=bundle.content_hash())
-    old = out.parent / f".{out.name}.old-{os.getpid()}"
-    if out.exists():
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old.exists():
-        shutil.rmtree(old)
-    return out
-
-
 # -- the pipeline ------------------------------------------------------------------------
 
 
-async def _pipeline(s: _Session) -> list[tuple[RunBundle, Path]]:
+async def _pipeline(s: Session) -> list[tuple[RunBundle, Path]]:
     cfg = s.cfg
     problems = load_problems(cfg)
     by_id = {p.problem_id: p for p in problems}
@@ -335,6 +219,7 @@ async def _pipeline(s: _Session) -> list[tuple[RunBundle, Path]]:
 
         for jcfg in cfg.judge:
             judge = judges[jcfg.name]
+            keys: list[Key]
             if jcfg.mode == "outcome":
                 keys = [(p.problem_id, i) for p in problems for i in range(cfg.sampling.n)]
 
@@ -353,289 +238,22 @@ async def _pipeline(s: _Session) -> list[tuple[RunBundle, Path]]:
 
         for rcfg in cfg.reward:
             rm = RewardModel(rcfg, s.client(rcfg.base_url))
+
+            def reward(k: Key, rm: RewardModel = rm) -> Awaitable[Any]:
+                return rm.score(by_id[k[0]].question or "", steps_of(k[0], k[1]))
+
             await s.stage(
                 f"reward:{rcfg.name}", s.journal(f"reward:{rcfg.name}"),
-                [(p.problem_id, i) for p in problems for i in range(cfg.sampling.n)],
-                lambda k, rm=rm: rm.score(by_id[k[0]].question or "", steps_of(k[0], k[1])),
+                [(p.problem_id, i) for p in problems for i in range(cfg.sampling.n)], reward,
             )
 
         if cfg.tree is not None:
-            await _tree_stages(s, policy, judges[cfg.tree.judge], problems)
+            await expand_trees(s, policy, judges[cfg.tree.judge], problems)
         if cfg.revisions is not None:
-            await _revision_stages(s, policy, judges, problems)
+            await revise(s, policy, judges, problems)
     finally:
         await s.close()
-    return _assemble(s, problems)
-
-
-async def _tree_stages(s: _Session, policy: Policy, judge: Judge, problems: list[Problem]) -> None:
-    cfg, t = s.cfg, s.cfg.tree
-    assert t is not None
-    sep = cfg.sampling.separator
-    gen, judged = s.journal("tree"), s.journal("tree-judge")
-    tree_problems = problems[: t.problems] if t.problems else problems
-    by_id = {p.problem_id: p for p in tree_problems}
-
-    def nodes_by_problem() -> dict[str, dict[str, dict[str, Any]]]:
-        out: dict[str, dict[str, dict[str, Any]]] = {p.problem_id: {} for p in tree_problems}
-        for (pid, node), v in gen.items():
-            if pid in out:
-                out[pid][node] = v
-        return out
-
-    for depth in range(t.max_depth):
-        to_expand: list[tuple[str, str]] = []
-        node_cache = nodes_by_problem()
-        for p in tree_problems:
-            pn = node_cache[p.problem_id]
-            if depth == 0:
-                chosen = [ROOT]
-            else:
-                cands = [n for n, v in pn.items() if depth_of(n) == depth and not v["terminal"]]
-                scores = {n: judged[(p.problem_id, n)]["score"] for n in cands}
-                chosen = select_frontier(cands, scores, t.frontier)
-            to_expand += [(p.problem_id, n) for n in chosen]
-        if not to_expand:
-            break
-        final = depth + 1 == t.max_depth
-        child_depth = depth + 1
-
-        async def grow(
-            k: Key, final: bool = final, child_depth: int = child_depth,
-            node_cache: dict[str, dict[str, dict[str, Any]]] = node_cache,
-        ) -> Any:
-            pid, node = k
-            parent = parent_of(node) or ROOT
-            prefix = prefix_text(path_steps(node_cache[pid], parent), sep)
-            seed = request_seed(cfg.seed, "tree", pid, node)
-            comp = await policy.generate(
-                by_id[pid].question or "", route=pid, seed=seed, assistant_prefix=prefix,
-                max_tokens=None if final else t.max_tokens, stop_at_separator=not final,
-            )
-            text = comp.text.strip()
-            return {
-                "text": text,
-                "tokens": comp.completion_tokens,
-                "finish_reason": comp.finish_reason,
-                "terminal": node_is_terminal(text, child_depth, t.max_depth),
-                "seed": seed,
-            }
-
-        width = id_width(t)
-        child_keys = [(pid, child_id(n, i, width)) for pid, n in to_expand
-                      for i in range(n_children(n, t))]
-        await s.stage(f"tree-d{child_depth}", gen, child_keys, grow)
-        node_cache = nodes_by_problem()
-
-        def score(
-            k: Key, node_cache: dict[str, dict[str, dict[str, Any]]] = node_cache
-        ) -> Awaitable[Any]:
-            pid, node = k
-            steps = path_steps(node_cache[pid], node)
-            return judge.score(by_id[pid].question or "", steps, mode="step", route=pid)
-
-        await s.stage(f"tree-judge-d{child_depth}", judged, child_keys, score)
-
-
-async def _revision_stages(
-    s: _Session, policy: Policy, judges: dict[str, Judge], problems: list[Problem]
-) -> None:
-    cfg, r = s.cfg, s.cfg.revisions
-    assert r is not None
-    samples, revs = s.journal("samples"), s.journal("revisions")
-    rev_problems = problems[: r.problems] if r.problems else problems
-    by_id = {p.problem_id: p for p in rev_problems}
-
-    def previous(pid: str, chain: int, rev: int) -> str:
-        if rev == 1:
-            return str(samples[(pid, chain)]["text"])
-        return str(revs[(pid, chain, rev - 1)]["text"])
-
-    async def run_chain(pid: str, chain: int) -> None:
-        for rev in range(1, r.length):
-            key = (pid, chain, rev)
-            if key in revs:
-                continue
-            p = by_id[pid]
-            user = (p.question or "") + "\n\n" + r.prompt.replace(
-                "{previous}", previous(pid, chain, rev).strip()
-            )
-            seed = request_seed(cfg.seed, "revisions", pid, chain, rev)
-            comp = await policy.generate(user, route=pid, seed=seed)
-            revs.put(key, completion_record(comp, p, cfg.sampling.separator, seed))
-            s.new_units += 1
-            done[0] += 1
-            s.progress("revisions", done[0], total)
-
-    total = len(rev_problems) * r.chains * (r.length - 1)
-    done = [sum(1 for k, _ in revs.items() if k[0] in by_id)]
-    s.progress("revisions", done[0], total)
-    t0 = time.monotonic()
-    try:
-        async with asyncio.TaskGroup() as tg:
-            for p in rev_problems:
-                for c in range(r.chains):
-                    tg.create_task(run_chain(p.problem_id, c))
-    except BaseExceptionGroup as group:
-        raise _first(group) from None
-    finally:
-        s.stage_seconds["revisions"] = s.stage_seconds.get("revisions", 0.0) + (
-            time.monotonic() - t0
-        )
-    if r.judge:
-        judge = judges[r.judge]
-        keys = [(p.problem_id, c, v) for p in rev_problems for c in range(r.chains)
-                for v in range(1, r.length)]
-        await s.stage(
-            f"revision-judge:{r.judge}", s.journal(f"revision-judge:{r.judge}"), keys,
-            lambda k: judge.score(by_id[k[0]].question or "",
-                                  split_steps(revs[k]["text"], cfg.sampling.separator),
-                                  mode="outcome", route=k[0]),
-        )
-
-
-# -- assembling the canonical runs -------------------------------------------------------
-
-
-def _sample_record(pid: str, idx: int, v: dict[str, Any], **extra: Any) -> Sample:
-    return Sample(
-        problem_id=pid, sample_idx=idx, answer=v["answer"], answer_key=v["answer"],
-        is_correct=v["is_correct"], output_tokens=v["output_tokens"],
-        prompt_tokens=v["prompt_tokens"], n_steps=v["n_steps"], text=v["text"], **extra,
-    )
-
-
-def _run_record(cfg: CollectConfig, run_id: str, dataset: str, extra: dict[str, Any]) -> Run:
-    e, s = cfg.endpoint, cfg.sampling
-    verifier_params = {j.name: j.params for j in cfg.judge if j.params is not None}
-    verifier_params.update({r.name: r.params for r in cfg.reward if r.params is not None})
-    meta: dict[str, Any] = {
-        "generator": f"workbench.collect {__version__}",
-        "collect_config": cfg.public_dict(),
-        "verifier_params": verifier_params,
-        **extra,
-    }
-    if cfg.model.price_per_1k_tokens is not None:
-        meta["price_per_1k_tokens"] = cfg.model.price_per_1k_tokens
-    return Run(
-        run_id=run_id,
-        dataset=dataset,
-        policy_model=cfg.model.name,
-        source=f"workbench collect {Path(cfg.source_file or 'config').name}",
-        policy_params=cfg.model.params,
-        sampler={
-            "api": e.api, "template": e.template, "model": e.model, "n": s.n,
-            "temperature": s.temperature, "top_p": s.top_p, "max_tokens": s.max_tokens,
-            "separator": s.separator, "stop": list(s.stop), "seed": cfg.seed,
-        },
-        prompt=s.system,
-        meta=meta,
-    )
-
-
-def _assemble(s: _Session, problems: list[Problem]) -> list[tuple[RunBundle, Path]]:
-    cfg = s.cfg
-    dataset = problems[0].dataset if problems else DATASET
-    problems = [Problem(**{**_problem_fields(p), "origin": None}) for p in problems]
-    samples = s.journal("samples")
-    fallbacks: dict[str, int] = {}
-    finish: dict[str, int] = {}
-    bundle = RunBundle(run=_run_record(cfg, cfg.run_id, dataset, {}), problems=problems)
-    for p in problems:
-        for i in range(cfg.sampling.n):
-            v = samples[(p.problem_id, i)]
-            finish[str(v["finish_reason"])] = finish.get(str(v["finish_reason"]), 0) + 1
-            bundle.samples.append(_sample_record(p.problem_id, i, v))
-    for jcfg in cfg.judge:
-        jr = s.journal(f"judge:{jcfg.name}")
-        fallbacks[jcfg.name] = sum(1 for _, v in jr.items() if v["fallback"])
-        for p in problems:
-            for i in range(cfg.sampling.n):
-                if jcfg.mode == "outcome":
-                    bundle.outcome_scores.append(OutcomeScore(
-                        jcfg.name, p.problem_id, i, float(jr[(p.problem_id, i)]["score"])))
-                    continue
-                step_tokens = samples[(p.problem_id, i)]["step_tokens"]
-                for j in range(samples[(p.problem_id, i)]["n_steps"]):
-                    bundle.step_scores.append(StepScore(
-                        jcfg.name, p.problem_id, i, j, float(jr[(p.problem_id, i, j)]["score"]),
-                        step_tokens[j] if step_tokens else None))
-    for rcfg in cfg.reward:
-        rj = s.journal(f"reward:{rcfg.name}")
-        for p in problems:
-            for i in range(cfg.sampling.n):
-                scores = rj[(p.problem_id, i)]["scores"]
-                if rcfg.kind == "outcome":
-                    bundle.outcome_scores.append(
-                        OutcomeScore(rcfg.name, p.problem_id, i, float(scores[0])))
-                    continue
-                step_tokens = samples[(p.problem_id, i)]["step_tokens"]
-                for j, sc in enumerate(scores):
-                    bundle.step_scores.append(StepScore(
-                        rcfg.name, p.problem_id, i, j, float(sc),
-                        step_tokens[j] if step_tokens else None))
-    tree_meta: dict[str, Any] = {}
-    if cfg.tree is not None:
-        t = cfg.tree
-        gen, judged = s.journal("tree"), s.journal("tree-judge")
-        per_problem: dict[str, dict[str, dict[str, Any]]] = {}
-        for (pid, node), v in gen.items():
-            per_problem.setdefault(pid, {})[node] = v
-        scores: dict[str, dict[str, float]] = {}
-        for (pid, node), v in judged.items():
-            scores.setdefault(pid, {})[node] = float(v["score"])
-        tree_problems = problems[: t.problems] if t.problems else problems
-        for p in tree_problems:
-            bundle.tree_nodes.extend(build_tree_nodes(
-                p, per_problem.get(p.problem_id, {}), scores.get(p.problem_id, {}), t))
-        fallbacks["tree:" + t.judge] = sum(1 for _, v in judged.items() if v["fallback"])
-        tree_meta = {"tree": {"verifier": t.judge, "branching": t.branching,
-                              "root_branching": t.root_branching or t.branching,
-                              "max_depth": t.max_depth, "frontier": t.frontier,
-                              "problems": len(tree_problems)}}
-    bundle.run = _run_record(cfg, cfg.run_id, dataset, {
-        "finish_reasons": dict(sorted(finish.items())),
-        "judge_fallbacks": fallbacks,
-        **tree_meta,
-    })
-    out = [(bundle, Path(cfg.out))]
-    if cfg.revisions is not None:
-        out.append((_assemble_revisions(s, problems, dataset), Path(cfg.revisions.out)))
-    return out
-
-
-def _problem_fields(p: Problem) -> dict[str, Any]:
-    return {k: getattr(p, k) for k in
-            ("dataset", "problem_id", "question", "gold_answer", "subject", "level", "meta")}
-
-
-def _assemble_revisions(s: _Session, problems: list[Problem], dataset: str) -> RunBundle:
-    cfg, r = s.cfg, s.cfg.revisions
-    assert r is not None
-    samples, revs = s.journal("samples"), s.journal("revisions")
-    rev_problems = problems[: r.problems] if r.problems else problems
-    main_judge = s.journal(f"judge:{r.judge}") if r.judge else None
-    rev_judge = s.journal(f"revision-judge:{r.judge}") if r.judge else None
-    bundle = RunBundle(
-        run=_run_record(cfg, r.run_id, dataset, {
-            "revisions": {"chains": r.chains, "length": r.length, "prompt": r.prompt,
-                          "verifier": r.judge, "base_run": cfg.run_id,
-                          "revision_0": "sample c of the base run"}}),
-        problems=rev_problems,
-    )
-    for p in rev_problems:
-        for c in range(r.chains):
-            for v in range(r.length):
-                idx = c * r.length + v
-                rec = samples[(p.problem_id, c)] if v == 0 else revs[(p.problem_id, c, v)]
-                bundle.samples.append(
-                    _sample_record(p.problem_id, idx, rec, chain_id=c, revision_idx=v))
-                if r.judge and main_judge is not None and rev_judge is not None:
-                    jrec = main_judge[(p.problem_id, c)] if v == 0 else \
-                        rev_judge[(p.problem_id, c, v)]
-                    bundle.outcome_scores.append(
-                        OutcomeScore(r.judge, p.problem_id, idx, float(jrec["score"])))
-    return bundle
+    return assemble(s, problems)
 
 
 __all__ = ["CollectResult", "ProgressHook", "StagePlan", "collect", "load_problems", "plan",

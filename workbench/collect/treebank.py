@@ -24,12 +24,20 @@ beam(N, M) with N <= B and M <= B replay exactly, for every selection the beam c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from workbench.collect.config import TreeConfig
+from workbench.collect.journal import Key
 from workbench.collect.problems import extract_answer, has_final_answer, is_correct
+from workbench.collect.prompts import prefix_text
+from workbench.collect.sampler import request_seed
 from workbench.store.records import Problem, TreeNode
+
+if TYPE_CHECKING:
+    from workbench.collect.judge import Judge
+    from workbench.collect.sampler import Policy
+    from workbench.collect.session import Session
 
 ROOT = "root"
 
@@ -156,3 +164,73 @@ def _all_children(node: str, children: dict[str, list[str]], tcfg: TreeConfig) -
 
 def nodes_at_depth(gen: Iterable[str], depth: int) -> list[str]:
     return [n for n in gen if depth_of(n) == depth]
+
+
+async def expand_trees(s: Session, policy: Policy, judge: Judge, problems: list[Problem]) -> None:
+    """Grow every tree depth by depth (see the module doc), journaling nodes and scores."""
+    cfg, t = s.cfg, s.cfg.tree
+    assert t is not None
+    sep = cfg.sampling.separator
+    gen, judged = s.journal("tree"), s.journal("tree-judge")
+    tree_problems = problems[: t.problems] if t.problems else problems
+    by_id = {p.problem_id: p for p in tree_problems}
+
+    def nodes_by_problem() -> dict[str, dict[str, dict[str, Any]]]:
+        out: dict[str, dict[str, dict[str, Any]]] = {p.problem_id: {} for p in tree_problems}
+        for (pid, node), v in gen.items():
+            if pid in out:
+                out[pid][node] = v
+        return out
+
+    for depth in range(t.max_depth):
+        to_expand: list[tuple[str, str]] = []
+        node_cache = nodes_by_problem()
+        for p in tree_problems:
+            pn = node_cache[p.problem_id]
+            if depth == 0:
+                chosen = [ROOT]
+            else:
+                cands = [n for n, v in pn.items() if depth_of(n) == depth and not v["terminal"]]
+                scores = {n: judged[(p.problem_id, n)]["score"] for n in cands}
+                chosen = select_frontier(cands, scores, t.frontier)
+            to_expand += [(p.problem_id, n) for n in chosen]
+        if not to_expand:
+            break
+        final = depth + 1 == t.max_depth
+        child_depth = depth + 1
+
+        async def grow(
+            k: Key, final: bool = final, child_depth: int = child_depth,
+            node_cache: dict[str, dict[str, dict[str, Any]]] = node_cache,
+        ) -> Any:
+            pid, node = k
+            parent = parent_of(node) or ROOT
+            prefix = prefix_text(path_steps(node_cache[pid], parent), sep)
+            seed = request_seed(cfg.seed, "tree", pid, node)
+            comp = await policy.generate(
+                by_id[pid].question or "", route=pid, seed=seed, assistant_prefix=prefix,
+                max_tokens=None if final else t.max_tokens, stop_at_separator=not final,
+            )
+            text = comp.text.strip()
+            return {
+                "text": text,
+                "tokens": comp.completion_tokens,
+                "finish_reason": comp.finish_reason,
+                "terminal": node_is_terminal(text, child_depth, t.max_depth),
+                "seed": seed,
+            }
+
+        width = id_width(t)
+        child_keys = [(pid, child_id(n, i, width)) for pid, n in to_expand
+                      for i in range(n_children(n, t))]
+        await s.stage(f"tree-d{child_depth}", gen, child_keys, grow)
+        node_cache = nodes_by_problem()
+
+        def score(
+            k: Key, node_cache: dict[str, dict[str, dict[str, Any]]] = node_cache
+        ) -> Awaitable[Any]:
+            pid, node = k
+            steps = path_steps(node_cache[pid], node)
+            return judge.score(by_id[pid].question or "", steps, mode="step", route=pid)
+
+        await s.stage(f"tree-judge-d{child_depth}", judged, child_keys, score)
