@@ -107,7 +107,7 @@ def test_scores_go_under_each_verifier(full_run: dict[str, Any]) -> None:
     for sc in b.step_scores:
         assert 0.0 <= sc.score <= 1.0 and sc.step_tokens is not None and sc.step_tokens >= 1
     # the per-step token counts add up to the completion's tokens
-    per_sample = Counter()
+    per_sample: Counter[tuple[str, int]] = Counter()
     for sc in b.step_scores:
         if sc.verifier == "prm":
             per_sample[(sc.problem_id, sc.sample_idx)] += sc.step_tokens
@@ -305,7 +305,7 @@ def test_replicas_keep_each_problem_on_one_server_and_examples_are_prompted(
     from workbench.collect.sampler import request_seed
 
     s = bundle.samples[0]
-    question = next(p.question for p in bundle.problems if p.problem_id == s.problem_id)
+    question = next(p.question or "" for p in bundle.problems if p.problem_id == s.problem_id)
     prompt = render_chat("chatml", cfg.sampling.system, question,
                          [(x["question"], x["answer"]) for x in shots])
     assert "Sam has 6 shells" in prompt

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,11 +32,12 @@ from workbench.collect.treebank import (
 )
 from workbench.errors import CollectError, ConfigError
 
-BASE = {"run_id": "r", "out": "o", "endpoint": {"base_url": "http://127.0.0.1:1/v1", "model": "m"}}
+BASE: dict[str, Any] = {
+    "run_id": "r", "out": "o", "endpoint": {"base_url": "http://127.0.0.1:1/v1", "model": "m"}}
 
 
-def _cfg(**over: object) -> dict:
-    d = {k: (dict(v) if isinstance(v, dict) else v) for k, v in BASE.items()}
+def _cfg(**over: Any) -> dict[str, Any]:
+    d: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in BASE.items()}
     for key, value in over.items():
         section, _, name = key.partition("__")
         if name:
@@ -124,6 +126,7 @@ def test_generated_problems_are_exact_and_seeded() -> None:
     assert probs != generate_problems(60, seed=6)
     assert len({p.problem_id for p in probs}) == 60
     for p in probs:
+        assert p.meta is not None and p.level is not None and p.question is not None
         total = p.meta["start"]
         for kind, v in p.meta["ops"]:
             if kind == "div":
