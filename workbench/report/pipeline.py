@@ -18,10 +18,6 @@ What a run holds decides what is computed (anything it cannot support is listed 
 
 Warnings raised by the engine or the analysis (coverage, Monte Carlo, degenerate bootstrap) are
 collected into `notes`, so a reader sees them next to the numbers.
-
->>> from workbench.store import RunStore
->>> callable(analyse_run) and isinstance(RunStore, type)
-True
 """
 
 from __future__ import annotations
@@ -243,21 +239,20 @@ def tree_curves(data: RunData, settings: Settings, notes: Notes) -> list[Labelle
     return out
 
 
-def chain_curves(store: RunStore, data: RunData, settings: Settings,
-                 notes: Notes) -> list[LabelledCurve]:
+def chain_curves(data: RunData, settings: Settings, notes: Notes) -> list[LabelledCurve]:
     """Revision chains: solved within k attempts, and the bound counting ungraded attempts."""
     top = int((data.run.sampler or {}).get("max_iters", 5))
     with notes.catching():
         c = simulate(data, "pass_at_attempts", list(range(1, top + 1)))
     out = [labelled(c, settings, label="solved within k attempts (graded)")]
     upper = c.meta.get("upper_bound")
-    if upper is not None:
+    if upper is not None and not np.array_equal(np.asarray(upper, float), c.per_problem):
         up = replace(c, strategy="pass_at_attempts_upper", per_problem=np.asarray(upper, float))
         out.append(labelled(up, settings, kind="oracle",
                             label="counting ungraded attempts as solved (upper bound)"))
-        notes.add("Middle attempts of a chain were never run against the real tests (the "
-                  "model's own tests rejected them); the upper curve counts them as solved, so "
-                  "the truth lies between the two curves.")
+        notes.add("Some attempts were never graded (the logged system did not check them "
+                  "against the real tests); the upper curve counts them as solved, so the truth "
+                  "lies between the two curves.")
     return out
 
 
@@ -284,8 +279,9 @@ def run_policy(
 
 
 def budget_plans(policy: PolicyResult, notes: Notes) -> list[PlanCase]:
-    """Three planning questions on a policy: the best use of a mid-grid budget, the cheapest way
-    to the baseline's best accuracy, and the same budget on a harder question mix."""
+    """Three planning questions on a policy: the best use of a mid-grid budget, the cheapest plan
+    reaching the baseline's accuracy one grid step below its largest budget, and the mid-grid
+    budget on a harder question mix."""
     grid = policy.grid
     if grid.size < 2:
         return []
@@ -466,15 +462,19 @@ def analyse_run(
         curves = [labelled(c, settings, show_verifier=several_verifiers) for c in raw]
     elif data.chains is not None:
         step(progress, f"{run_id}: revision chains")
-        curves = chain_curves(store, data, settings, notes)
+        curves = chain_curves(data, settings, notes)
         try:  # revisions(N, ratio) and voting, where the chains support them
             raw, baseline = sample_curves(store, run_id, settings, notes)
             curves += [labelled(c, settings, show_verifier=several_verifiers) for c in raw]
         except StrategyError as exc:
             notes.add(f"revision strategies not computed: {exc}")
-    elif data.tree is not None:
+    elif data.tree is not None and (data.run.sampler or {}).get("method") == "bfs":
         step(progress, f"{run_id}: tree search replay")
         curves = tree_curves(data, settings, notes)
+    elif data.tree is not None:  # a tree bank for beam / lookahead / DVTS
+        step(progress, f"{run_id}: tree search replay")
+        raw, baseline = sample_curves(store, run_id, settings, notes, budgets=power_budgets(64))
+        curves = [labelled(c, settings) for c in raw]
     elif data.counts is not None:
         step(progress, f"{run_id}: pass@k")
         c = counts_curve(data.counts, counts_budgets(data.counts))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
     from workbench.analysis.exchange import ExchangeResult
     from workbench.report.demo import DemoResult, Game24
     from workbench.report.frames import LabelledCurve
-    from workbench.report.pipeline import LawFit, Provenance, RunAnalysis
+    from workbench.report.lawfits import LawFit
+    from workbench.report.pipeline import Provenance, RunAnalysis
 
 REAL = "real data: measured on cached samples, 95% bootstrap CIs over problems"
 ORACLE = "oracle: pass@k picks with the gold answer, an upper bound for any real selection"
@@ -40,13 +42,13 @@ def _slug(text: str) -> str:
 
 
 # -- sections ---------------------------------------------------------------------------------
-def add_provenance(report: Report, provs: Sequence[Provenance], *, heading: str = "Data and "
-                   "provenance") -> Report:
+def add_provenance(report: Report, provs: Sequence[Provenance], *,
+                   heading: str = "Data and provenance") -> Report:
     """Which runs the report stands on: source, licence, citation (the licences require it)."""
     report.heading(heading)
     rows = [{
         "run": p.run_id, "dataset": p.dataset, "policy model": p.policy_model,
-        "parameters": "" if p.policy_params is None else f"{p.policy_params / 1e9:.2f}B",
+        "parameters": "" if p.policy_params is None else f"{p.policy_params / 1e9:.3g}B",
         "origin": f"registered dataset {p.registered}" if p.registered else "this project / user",
         "licence": p.licence or "", "source": p.source,
     } for p in provs]
@@ -389,9 +391,7 @@ def add_game24(r: Report, g: Game24) -> Report:
 
 # -- helpers ----------------------------------------------------------------------------------
 def _on_tokens(lc: LabelledCurve) -> LabelledCurve:
-    from workbench.report.frames import LabelledCurve as LC
-
-    return LC(lc.label, lc.curve, lc.boot, lc.kind, "tokens")
+    return replace(lc, x="tokens")
 
 
 def _name(a: RunAnalysis, label: str) -> str:
