@@ -209,8 +209,9 @@ def _small(base_url: str, root_url: str, tmp: Path, name: str) -> dict[str, Any]
 
 def test_resume_after_kill_has_no_duplicate_and_no_lost_sample(full_run: dict[str, Any],
                                                                 tmp_path: Path) -> None:
-    with FakeOpenAIServer(delay=0.01) as srv:
+    with FakeOpenAIServer() as srv:
         ref = collect(parse_config(_small(srv.base_url, srv.root_url, tmp_path, "ref")))
+        srv.delay = 0.05  # slow replies while the doomed process runs, so the kill lands mid-way
         cfg_path = tmp_path / "killed.toml"
         cfg_path.write_text(_toml(_small(srv.base_url, srv.root_url, tmp_path, "killed")))
         journal = tmp_path / "killed.work" / "journal" / "samples.jsonl"
@@ -228,6 +229,7 @@ def test_resume_after_kill_has_no_duplicate_and_no_lost_sample(full_run: dict[st
             os.kill(proc.pid, signal.SIGKILL)
         finally:
             proc.wait()
+            srv.delay = 0.0
         assert not (tmp_path / "killed").exists()  # nothing half-written
         killed_units = len(journal.read_text().splitlines())
         assert 8 <= killed_units < 20
