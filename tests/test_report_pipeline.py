@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -207,3 +208,42 @@ def test_own_run_on_registered_questions_quotes_generations_not_questions(tmp_pa
     page = run_report(a).to_html(include_js=False)
     assert qwen_q not in page and html.escape(qwen_q) not in page
     assert html.escape(HOSTILE) in page
+
+
+def test_reports_on_runs_collected_by_workbench_collect(tmp_path: Path) -> None:
+    """Runs written by `workbench collect` (here against the in-process fake server: samples
+    with outcome and step judges, a tree bank, revision chains) are found under cached_runs/,
+    analysed (beam replay, revisions) and reported with their own text."""
+    from workbench.collect import FakeOpenAIServer, collect, parse_config
+
+    own = tmp_path / "cached_runs"
+    with FakeOpenAIServer() as srv:
+        collect(parse_config({
+            "run_id": "fake/arith", "out": str(own / "fake" / "samples"),
+            "workdir": str(own / ".cache" / "work"), "seed": 7,
+            "endpoint": {"base_url": srv.base_url, "model": "fake", "concurrency": 3,
+                         "backoff": 0.001},
+            "model": {"name": "fake-model", "params": 1000.0},
+            "problems": {"n": 10, "seed": 3},
+            "sampling": {"n": 4, "max_tokens": 64},
+            "judge": [{"name": "judge-out", "mode": "outcome"},
+                      {"name": "judge-step", "mode": "step"}],
+            "tree": {"judge": "judge-step", "branching": 4, "root_branching": 4,
+                     "max_depth": 2, "problems": 3},
+            "revisions": {"run_id": "fake/arith-revisions", "out": str(own / "fake" / "rev"),
+                          "chains": 2, "length": 3, "judge": "judge-out"},
+        }))
+    settings = replace(Settings.quick(), n_bins=2)
+    with RunStore(tmp_path / "s.duckdb") as store:
+        assert sorted(ensure_ingested(store, datasets=[], own_runs=own)) == [
+            "fake/arith", "fake/arith-revisions"]
+        samples = analyse_run(store, "fake/arith", settings)
+        revisions = analyse_run(store, "fake/arith-revisions", settings)
+    kinds = {lc.curve.strategy for lc in samples.curves}
+    assert {"weighted_bon", "best_of_n", "majority", "beam", "pass_at_k"} <= kinds
+    assert {"pass_at_attempts", "revisions"} <= {lc.curve.strategy for lc in revisions.curves}
+    for a in (samples, revisions):
+        assert a.examples and not a.provenance.third_party
+        page = run_report(a).to_html(include_js=False)
+        assert "Example generations" in _headings(page)
+        assert html.escape(a.examples[0].text) in page

@@ -35,6 +35,7 @@ from workbench.analysis.candidates import candidate_curves, load_strategies
 from workbench.analysis.exchange import ExchangeResult
 from workbench.analysis.inputs import counts_curve
 from workbench.engine import load_run_data, simulate
+from workbench.errors import WorkbenchError
 from workbench.report.frames import LabelledCurve
 from workbench.report.ingest import OWN_RUNS_DIR, ensure_ingested
 from workbench.report.lawfits import LawFit, counts_laws, curve_law
@@ -111,6 +112,7 @@ class DemoResult:
     exchange: tuple[tuple[str, ExchangeResult], ...]
     exchange_notes: tuple[str, ...]
     own: tuple[RunAnalysis, ...]
+    own_notes: tuple[str, ...]
     provenance: tuple[Provenance, ...]
     seconds: float
 
@@ -159,15 +161,20 @@ def run_demo(
         ex_notes.extend(n for n in notes if n not in ex_notes)
 
     own = []
+    own_notes: list[str] = []
     for info in store.runs():
         if info.run_id.split("/", 1)[0] in DATASETS:
             continue  # third-party data: analysed above, never quoted
         step(progress, f"own run {info.run_id}")
-        own.append(analyse_run(store, info.run_id, settings))
+        try:
+            own.append(analyse_run(store, info.run_id, settings))
+        except (WorkbenchError, ValueError) as exc:  # one odd own run must not sink the demo
+            own_notes.append(f"{info.run_id} could not be analysed: {exc}")
     return DemoResult(
         settings=settings, store_path=str(store.path), created=tuple(created), main=main,
         prm=prm, game24=game, revisions=rev, revisions_single=single, laws=tuple(laws),
         exchange=tuple(exch), exchange_notes=tuple(ex_notes), own=tuple(own),
+        own_notes=tuple(own_notes),
         provenance=tuple(provenance(store.run_record(r)) for r in DEMO_RUNS.values()),
         seconds=time.perf_counter() - start,
     )

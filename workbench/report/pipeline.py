@@ -240,8 +240,15 @@ def tree_curves(data: RunData, settings: Settings, notes: Notes) -> list[Labelle
 
 
 def chain_curves(data: RunData, settings: Settings, notes: Notes) -> list[LabelledCurve]:
-    """Revision chains: solved within k attempts, and the bound counting ungraded attempts."""
-    top = int((data.run.sampler or {}).get("max_iters", 5))
+    """Revision chains: solved within k attempts, and the bound counting ungraded attempts.
+
+    k runs up to the attempts every chain can answer: a chain that stopped (at success, or by
+    the generator's own rule) counts as it ended; one cut short by the cache limits k.
+    """
+    chains = data.chains
+    open_lengths = [int(n) for p in chains.problems
+                    for n, done in zip(p.length, p.stopped, strict=True) if not done]
+    top = min(open_lengths) if open_lengths else int(chains.max_len)
     with notes.catching():
         c = simulate(data, "pass_at_attempts", list(range(1, top + 1)))
     out = [labelled(c, settings, label="solved within k attempts (graded)")]
@@ -517,7 +524,7 @@ def analyse_run(
 
     laws: list[LawFit] = []
     step(progress, f"{run_id}: scaling laws")
-    if data.counts is not None and data.tree is None and data.chains is None:
+    if data.counts is not None and data.chains is None:
         try:
             laws.append(counts_laws(data, f"pass@k of {run.policy_model}: scaling laws",
                                     settings))

@@ -359,6 +359,7 @@ def demo_report(d: DemoResult) -> Report:
                     cls="note")
     for a in d.own:
         add_run(r, a, heading=f"{a.run_id} ({a.provenance.policy_model})", level=3)
+    add_notes(r, d.own_notes)
     r.heading("Summary")
     r.bullets(d.summary())
     return r
