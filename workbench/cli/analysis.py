@@ -2,79 +2,36 @@
 
 A thin layer over `workbench.analysis`: parse options, open the store read-only, call the
 library, print a table (or JSON with --json). To add a command, define it below and append it
-to `COMMANDS`.
+to `COMMANDS`. The library (scipy, statsmodels, pandas) is imported inside each command, so
+that `workbench --help` and the other areas' commands do not load it.
 """
 
 from __future__ import annotations
 
-import json
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import numpy as np
-import pandas as pd
 
-from workbench.analysis.budget_axis import UNITS
-from workbench.analysis.exchange import SNELL_R, exchange_runs
-from workbench.analysis.fits import aic_table, fit_run
-from workbench.analysis.inputs import bins_for_run
-from workbench.analysis.laws import LAWS
-from workbench.engine import load_run_data
-from workbench.store import RunStore, default_store_path
+from workbench.cli._choices import LAW_NAMES, SNELL_R, UNITS
+from workbench.cli._common import (
+    echo_frame,
+    echo_json,
+    floats,
+    ints,
+    json_option,
+    open_store,
+    progress_bar,
+    progress_hook,
+    store_option,
+)
 
-
-# -- shared options and output ------------------------------------------------------------------
-def store_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--store PATH (read-only), shared by every analysis command."""
-    return click.option(
-        "--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-        help="DuckDB store (default: $WORKBENCH_STORE or cached_runs/workbench.duckdb).",
-    )(f)
-
-
-def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")(f)
-
-
-def open_store(store_path: Path | None) -> RunStore:
-    return RunStore(store_path or default_store_path(), read_only=True)
-
-
-def floats(text: str | None, name: str) -> list[float]:
-    """Parse "1,2.5,10" into floats; a click error names the option."""
-    if text is None or not text.strip():
-        return []
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise click.BadParameter(f"expected comma-separated numbers, got {text!r}",
-                                 param_hint=name) from None
-
-
-def echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, default=_json_default))
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
-
-
-def _number(x: float, digits: int) -> str:
-    if np.isfinite(x) and x == round(x) and abs(x) < 1e12:
-        return f"{int(x)}"
-    return f"{x:.{digits}g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.2e}"
-
-
-def echo_frame(df: pd.DataFrame, digits: int = 4) -> None:
-    click.echo(df.to_string(index=False, float_format=lambda x: _number(x, digits)))
+if TYPE_CHECKING:
+    import numpy as np
 
 
 # -- bins --------------------------------------------------------------------------------------
@@ -104,6 +61,9 @@ def bins(run: str, kind: str, n_bins: int, edges: str | None, statistic: str,
       workbench bins RUN --kind predicted --verifier math-shepherd-mistral-7b-prm
       workbench bins RUN --kind absolute --edges 0,0.1,0.5,0.9,1
     """
+    from workbench.analysis.inputs import bins_for_run
+    from workbench.engine import load_run_data
+
     with open_store(store_path) as store:
         data = load_run_data(store, run, verifier=verifier, agg=agg)
     edge_list = floats(edges, "--edges") or None
@@ -125,7 +85,7 @@ def bins(run: str, kind: str, n_bins: int, edges: str | None, statistic: str,
 # -- fit ---------------------------------------------------------------------------------------
 @click.command("fit")
 @click.argument("run")
-@click.option("--law", "law_name", type=click.Choice([*LAWS, "all"]), default="all",
+@click.option("--law", "law_name", type=click.Choice([*LAW_NAMES, "all"]), default="all",
               show_default=True)
 @click.option("--extrapolate", default="1280,10000", show_default=True,
               help="Budgets k to predict at (comma-separated).")
@@ -151,7 +111,10 @@ def fit(run: str, law_name: str, extrapolate: str, ci_method: str, bootstrap: in
     Example:
       workbench fit sampling-ceilings/math500-llama-3.2-1b-s0 --extrapolate 1280,10000
     """
-    laws = list(LAWS) if law_name == "all" else [law_name]
+    from workbench.analysis.fits import aic_table, fit_run
+    from workbench.engine import load_run_data
+
+    laws = list(LAW_NAMES) if law_name == "all" else [law_name]
     ks = floats(extrapolate, "--extrapolate")
     with open_store(store_path) as store:
         data = load_run_data(store, run)
@@ -214,6 +177,9 @@ def exchange(small_run: str, large_run: str, ratio: float | None, r_text: str, k
       workbench exchange --small sampling-ceilings/llmonkeys-math-llama-3-8b \\
                          --large sampling-ceilings/llmonkeys-math-llama-3-70b --ratio 8.825
     """
+    from workbench.analysis.exchange import exchange_runs
+    from workbench.engine import load_run_data
+
     rs = floats(r_text, "--r")
     if not rs:
         raise click.BadParameter("give at least one R", param_hint="--r")
@@ -250,10 +216,7 @@ def exchange(small_run: str, large_run: str, ratio: float | None, r_text: str, k
 def _int_list(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
     if value is None:
         return None
-    try:
-        out = [int(v) for v in value.split(",") if v.strip()]
-    except ValueError:
-        raise click.BadParameter(f"expected comma-separated integers, got {value!r}") from None
+    out = ints(value)  # no option name: inside a callback click names the option itself
     if not out or any(v < 1 for v in out):
         raise click.BadParameter(f"expected positive integers, got {value!r}")
     return sorted(set(out))
@@ -293,27 +256,13 @@ def _progress(enabled: bool) -> Iterator[tuple[Callable[[str], None], Callable[[
 
     Drawn on stderr, only on a terminal (tqdm `disable=None`), never with --json.
     """
-    from tqdm import tqdm
+    with progress_bar(total=0, bar_format="{desc}", disable=None if enabled else True) as status, \
+            progress_hook("bootstrap", enabled=enabled, unit="rep") as on_bootstrap:
 
-    disable = None if enabled else True
-    status = tqdm(total=0, bar_format="{desc}", leave=False, disable=disable)
-    boot: dict[str, Any] = {}
+        def on_candidate(label: str) -> None:
+            status.set_description_str(f"curve: {label}")
 
-    def on_candidate(label: str) -> None:
-        status.set_description_str(f"curve: {label}")
-
-    def on_bootstrap(done: int, total: int) -> None:
-        if "bar" not in boot:
-            boot["bar"] = tqdm(total=total, desc="bootstrap", unit="rep", leave=False,
-                               disable=disable)
-        boot["bar"].update(done - boot["bar"].n)
-
-    try:
         yield on_candidate, on_bootstrap
-    finally:
-        status.close()
-        if "bar" in boot:
-            boot["bar"].close()
 
 
 def _build_policy(
@@ -323,7 +272,9 @@ def _build_policy(
 ) -> tuple[Any, Any, Any, dict[str, float]]:
     """Candidates' curves, bins and the cross-fitted policy (+ timings), for both commands."""
     from workbench.analysis.candidates import candidate_curves
+    from workbench.analysis.inputs import bins_for_run
     from workbench.analysis.policy import compute_optimal_policy
+    from workbench.engine import load_run_data
 
     times: dict[str, float] = {}
     with open_store(store_path) as store, _progress(show_progress) as (on_cand, on_boot):
@@ -348,6 +299,8 @@ def _build_policy(
 
 def _pooled_grid(curves: Sequence[Any], unit: str) -> np.ndarray | None:
     """Every cost any candidate has in `unit`, so a plan may pick any run's budgets."""
+    import numpy as np
+
     from workbench.analysis.budget_axis import budget_costs
 
     costs = np.concatenate([budget_costs(c, unit) for c in curves])
@@ -356,11 +309,11 @@ def _pooled_grid(curves: Sequence[Any], unit: str) -> np.ndarray | None:
 
 
 def _num(v: float, fmt: str = "{:.3f}") -> str:
-    return fmt.format(v) if np.isfinite(v) else "-"
+    return fmt.format(v) if math.isfinite(v) else "-"
 
 
 def _interval(ci: Sequence[float], fmt: str = "{:.3f}") -> str:
-    return f"[{fmt.format(ci[0])}, {fmt.format(ci[1])}]" if all(np.isfinite(ci)) else ""
+    return f"[{fmt.format(ci[0])}, {fmt.format(ci[1])}]" if all(map(math.isfinite, ci)) else ""
 
 
 def _policy_header(cands: Any, run_bins: Any, policy: Any, runs: Sequence[str],
@@ -408,6 +361,8 @@ def optimize(runs: tuple[str, ...], unit: str, as_json: bool, **kw: Any) -> None
       workbench optimize tot-game24/gpt-4-cot tot-game24/gpt-4-direct --unit money
       workbench optimize sampling-ceilings/llmonkeys-math-llama-3-8b --budgets 1,4,16,64,256
     """
+    import pandas as pd
+
     cands, run_bins, policy, times = _build_policy(
         runs, unit=unit, show_progress=not as_json, pooled_grid=False, **kw
     )
@@ -465,6 +420,8 @@ def plan(runs: tuple[str, ...], budget: float | None, target: float | None, unit
       workbench plan tot-game24/gpt-4-cot tot-game24/gpt-4-direct --budget 0.05 --unit money
       workbench plan sampling-ceilings/llmonkeys-math-llama-3-8b --target 0.8 --oracle
     """
+    import pandas as pd
+
     from workbench.analysis.planner import plan as make_plan
 
     if (budget is None) == (target is None):
@@ -492,7 +449,7 @@ def plan(runs: tuple[str, ...], budget: float | None, target: float | None, unit
         for b in result.bins for c in b.choices
     ])
     click.echo(df.to_string(index=False))
-    spend = ", ".join(f"{u} {v:.4g}" for u, v in result.costs.items() if np.isfinite(v))
+    spend = ", ".join(f"{u} {v:.4g}" for u, v in result.costs.items() if math.isfinite(v))
     click.echo(f"\nexpected accuracy {result.accuracy:.3f} {_interval(result.ci)}; expected "
                f"budget {result.cost:.4g} {unit} per question (spend of the chosen "
                f"configurations: {spend})")

@@ -6,71 +6,41 @@ stderr and a non-zero exit.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from tqdm import tqdm
 
+from workbench.cli._common import (
+    echo_json,
+    json_option,
+    open_store,
+    progress_bar,
+    store_option,
+    text_table,
+)
 from workbench.errors import DataSourceError
 from workbench.sources import DATASETS, Dataset, get_dataset, list_datasets, verify
 from workbench.sources.fetch import cache_root, mirror_root
-from workbench.store import IngestResult, RunBundle, RunStore, default_store_path
+
+if TYPE_CHECKING:
+    from workbench.store import IngestResult, RunBundle
 
 PROGRESS_MIN_FILES = 20
 """Datasets with at least this many files get a progress bar while they are read or verified.
 Every bar is drawn on stderr, and only when stderr is a terminal (tqdm `disable=None`)."""
 
 
-# -- output helpers ---------------------------------------------------------------------------
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Left-aligned text table (numbers right-aligned) with a header rule."""
-    cells = [[_cell(v) for v in row] for row in rows]
-    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
-    numeric = [
-        bool(rows) and all(isinstance(r[i], int | float) and not isinstance(r[i], bool)
-                           for r in rows if r[i] is not None)
-        for i in range(len(headers))
-    ]
-
-    def fmt(values: Sequence[str]) -> str:
-        parts = [
-            v.rjust(w) if num else v.ljust(w)
-            for v, w, num in zip(values, widths, numeric, strict=True)
-        ]
-        return "  ".join(parts).rstrip()
-
-    return "\n".join([fmt(headers), fmt(["-" * w for w in widths]), *(fmt(r) for r in cells)])
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, list | tuple):
-        return ", ".join(map(str, value)) or "-"
-    return str(value)
-
-
-def _echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, sort_keys=False, default=str))
-
-
 @contextmanager
 def _file_bar(dataset: Dataset, desc: str) -> Iterator[Callable[[str], None] | None]:
-    """A tqdm bar (on stderr) ticking once per file, for datasets with many files."""
+    """A progress bar ticking once per file, for datasets with many files."""
     if len(dataset.checksums) < PROGRESS_MIN_FILES:
         yield None
         return
-    with tqdm(total=len(dataset.checksums), desc=desc, unit="file", leave=False,
-              disable=None) as bar:
+    with progress_bar(total=len(dataset.checksums), desc=desc, unit="file") as bar:
         yield lambda _relpath: bar.update()
 
 
@@ -105,7 +75,7 @@ def datasets() -> None:
 
 
 @datasets.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@json_option(help="Print JSON instead of a table.")
 def datasets_list(as_json: bool) -> None:
     """List the registered datasets with their licence and upstream repository.
 
@@ -115,18 +85,18 @@ def datasets_list(as_json: bool) -> None:
     """
     items = list_datasets()
     if as_json:
-        _echo_json([_dataset_dict(d) for d in items])
+        echo_json([_dataset_dict(d) for d in items])
         return
     rows = [[d.name, d.licence, len(d.checksums), f"{d.repo}@{d.commit[:7]}", d.importer]
             for d in items]
-    click.echo(_table(["dataset", "licence", "files", "upstream", "importer"], rows))
+    click.echo(text_table(["dataset", "licence", "files", "upstream", "importer"], rows))
     click.echo(f"\nfiles are read from the {_where()}")
     click.echo("`workbench datasets info NAME` shows the citation; licences require it.")
 
 
 @datasets.command("info")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (with every file's URL).")
+@json_option(help="Print JSON (with every file's URL).")
 def datasets_info(name: str, as_json: bool) -> None:
     """Show one dataset: description, licence, citation, files and their upstream URLs.
 
@@ -140,7 +110,7 @@ def datasets_info(name: str, as_json: bool) -> None:
         d["files"] = [
             {"path": p, "sha256": h, "url": ds.url(p)} for p, h in ds.checksums.items()
         ]
-        _echo_json(d)
+        echo_json(d)
         return
     click.echo(f"{ds.name}: {ds.title}")
     click.echo(f"  {ds.description}")
@@ -162,7 +132,7 @@ def datasets_info(name: str, as_json: bool) -> None:
 
 @datasets.command("verify")
 @click.argument("name", required=False)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON reports.")
+@json_option(help="Print JSON reports.")
 def datasets_verify(name: str | None, as_json: bool) -> None:
     """Check every file of one dataset (default: all) against its registered SHA-256.
 
@@ -179,7 +149,7 @@ def datasets_verify(name: str | None, as_json: bool) -> None:
         with _file_bar(get_dataset(n), f"verify {n}") as hook:
             reports.append(verify(n, progress=hook))
     if as_json:
-        _echo_json([
+        echo_json([
             {"dataset": r.dataset, "ok": r.ok, "location": r.location, "root": str(r.root),
              "files": r.files, "bytes": r.bytes, "seconds": round(r.seconds, 3),
              "failures": [f.__dict__ for f in r.failures]}
@@ -188,7 +158,7 @@ def datasets_verify(name: str | None, as_json: bool) -> None:
     else:
         rows = [[r.dataset, "ok" if r.ok else "FAILED", r.files, f"{r.bytes / 1e6:.1f} MB",
                  f"{r.seconds:.2f} s", str(r.root)] for r in reports]
-        click.echo(_table(["dataset", "status", "files", "size", "time", "from"], rows))
+        click.echo(text_table(["dataset", "status", "files", "size", "time", "from"], rows))
         for r in reports:
             for f in r.failures:
                 click.echo(f"  {r.dataset}/{f.relpath}: {f.message}", err=True)
@@ -240,10 +210,7 @@ def _report_ingest(results: Sequence[IngestResult]) -> None:
 @click.command("ingest")
 @click.argument("source", required=False, metavar="SOURCE_OR_PATH")
 @click.option("--defaults", is_flag=True, help="Ingest every registered dataset.")
-@click.option(
-    "--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="DuckDB store (default: $WORKBENCH_STORE or cached_runs/workbench.duckdb).",
-)
+@store_option
 @click.option("--replace", is_flag=True, help="Replace stored runs whose content differs.")
 def ingest(source: str | None, defaults: bool, store_path: Path | None, replace: bool) -> None:
     """Load runs into the store: a registered dataset, a user file/folder, or all datasets.
@@ -262,8 +229,7 @@ def ingest(source: str | None, defaults: bool, store_path: Path | None, replace:
         raise click.UsageError("give either SOURCE_OR_PATH or --defaults (not both)")
     if defaults:
         bundles: list[RunBundle] = []
-        with tqdm(list_datasets(), desc="datasets", unit="dataset", leave=False,
-                  disable=None) as bar:
+        with progress_bar(list_datasets(), desc="datasets", unit="dataset") as bar:
             for ds in bar:
                 bar.set_postfix_str(ds.name)
                 bundles.extend(read_dataset(ds))
@@ -274,9 +240,8 @@ def ingest(source: str | None, defaults: bool, store_path: Path | None, replace:
         raise DataSourceError(f"{source or 'the registered datasets'}: no runs found")
     for bundle in bundles:
         bundle.validate()  # before the store is opened, so bad input never creates a store file
-    with RunStore(store_path or default_store_path()) as store:
-        with tqdm(total=len(bundles), desc="ingest", unit="run", leave=False,
-                  disable=None) as bar:
+    with open_store(store_path, read_only=False) as store:
+        with progress_bar(total=len(bundles), desc="ingest", unit="run") as bar:
             results = store.ingest_many(bundles, replace=replace, progress=lambda _: bar.update())
         where = store.path
     _report_ingest(results)
@@ -286,11 +251,8 @@ def ingest(source: str | None, defaults: bool, store_path: Path | None, replace:
 
 # -- workbench runs ---------------------------------------------------------------------------
 @click.command("runs")
-@click.option(
-    "--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="DuckDB store (default: $WORKBENCH_STORE or cached_runs/workbench.duckdb).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@store_option
+@json_option(help="Print JSON instead of a table.")
 def runs(store_path: Path | None, as_json: bool) -> None:
     """List the runs in the store: sizes and what each holds (scores, tree, chains).
 
@@ -298,17 +260,17 @@ def runs(store_path: Path | None, as_json: bool) -> None:
     Example:
       workbench runs --json
     """
-    with RunStore(store_path or default_store_path(), read_only=True) as store:
+    with open_store(store_path) as store:
         infos = store.runs()
     if as_json:
-        _echo_json([r.to_dict() for r in infos])
+        echo_json([r.to_dict() for r in infos])
         return
     rows = [
         [r.run_id, r.dataset, r.policy_model, r.problems, r.samples, r.correct,
          "counts" if r.counts_only else _holds(r), list(r.verifiers)]
         for r in infos
     ]
-    click.echo(_table(
+    click.echo(text_table(
         ["run", "dataset", "model", "problems", "samples", "correct", "holds", "verifiers"], rows
     ))
     if not infos:

@@ -9,26 +9,26 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import numpy as np
 
-from workbench.cli.analysis import echo_json, json_option, open_store, store_option
-from workbench.engine import (
-    STRATEGIES,
-    BootstrapResult,
-    Curve,
-    bootstrap_curve,
-    get_strategy,
-    load_run_data,
-    simulate,
+from workbench.cli._choices import AGGREGATIONS, STRATEGY_NAMES, UNITS
+from workbench.cli._common import (
+    echo_json,
+    ints,
+    json_option,
+    open_store,
+    progress_hook,
+    store_option,
+    text_table,
 )
-from workbench.store import AGGREGATIONS
+
+if TYPE_CHECKING:
+    from workbench.engine import BootstrapResult, Curve
 
 PROGRESS_MIN_WORK = 20
 """Draw a progress bar only for tasks of at least this many blocks / bootstrap batches."""
@@ -39,13 +39,11 @@ def _budgets(text: str | None, smallest_pool: int | None) -> list[int]:
         if not smallest_pool:
             raise click.BadParameter("give the budgets, e.g. 1,2,4,8 (no sample pool to "
                                      "derive them from)", param_hint="--budgets")
+        import numpy as np
+
         top = int(np.log2(smallest_pool))
         return sorted({*(2**i for i in range(top + 1)), smallest_pool})
-    try:
-        out = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise click.BadParameter(f"expected comma-separated integers, got {text!r}",
-                                 param_hint="--budgets") from None
+    out = ints(text, "--budgets")
     if not out or min(out) < 1:
         raise click.BadParameter("budgets must be integers >= 1", param_hint="--budgets")
     return out
@@ -98,29 +96,9 @@ def _param_counts(items: tuple[str, ...]) -> tuple[float | None, float | None]:
     return counts.get("policy"), counts.get("verifier")
 
 
-@contextmanager
-def _bar(enabled: bool, desc: str) -> Iterator[Callable[[int, int], None]]:
-    """A `progress(done, total)` hook drawing a tqdm bar on stderr for long tasks."""
-    from tqdm import tqdm
-
-    state: dict[str, Any] = {}
-
-    def hook(done: int, total: int) -> None:
-        if "bar" not in state:
-            state["bar"] = tqdm(total=total, desc=desc, leave=False,
-                                disable=None if enabled and total >= PROGRESS_MIN_WORK else True)
-        state["bar"].update(done - state["bar"].n)
-
-    try:
-        yield hook
-    finally:
-        if "bar" in state:
-            state["bar"].close()
-
-
 def _num(x: float) -> float | None:
     """A JSON-safe number: None for NaN/inf (unknown cost units, undefined CIs)."""
-    return float(x) if np.isfinite(x) else None
+    return float(x) if math.isfinite(x) else None
 
 
 def _rows(curve: Curve, boot: BootstrapResult | None) -> list[dict[str, Any]]:
@@ -133,13 +111,13 @@ def _rows(curve: Curve, boot: BootstrapResult | None) -> list[dict[str, Any]]:
             "ci_high": None if boot is None else _num(boot.confidence_interval.high[i]),
             "mc_se": _num(curve.accuracy_se[i]),
             **{unit: _num(curve.cost.unit(unit)[i])
-               for unit in ("generations", "tokens", "flops", "money")},
+               for unit in UNITS},
         })
     return rows
 
 
 def _fmt(value: float | None, kind: str) -> str:
-    if value is None or not np.isfinite(value):
+    if value is None or not math.isfinite(value):
         return "-"
     if kind == "pct":
         return f"{100 * value:.2f}%"
@@ -153,6 +131,7 @@ def _fmt(value: float | None, kind: str) -> str:
 def _table(rows: list[dict[str, Any]], level: float | None) -> str:
     ci = f"{round(100 * level)}% CI" if level is not None else "CI"
     headers = ["N", "accuracy", ci, "MC SE (pp)", "tokens", "FLOPs", "money"]
+
     def interval(r: dict[str, Any]) -> str:
         if r["ci_low"] is None or r["ci_high"] is None:
             return "-"
@@ -163,17 +142,13 @@ def _table(rows: list[dict[str, Any]], level: float | None) -> str:
         _fmt(r["mc_se"], "se"), _fmt(r["tokens"], "n"), _fmt(r["flops"], "n"),
         _fmt(r["money"], "money"),
     ] for r in rows]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True)),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
-    return "\n".join(lines)
+    return text_table(headers, cells, right=[True] * len(headers))
 
 
 @click.command("simulate")
 @click.argument("run")
 @click.option("--strategy", "strategy_name", required=True,
-              type=click.Choice(sorted(STRATEGIES)), help="Strategy to replay on the cache.")
+              type=click.Choice(STRATEGY_NAMES), help="Strategy to replay on the cache.")
 @click.option("--verifier", default=None,
               help="Verifier whose scores rank samples (default: the run's only verifier).")
 @click.option("--agg", type=click.Choice(AGGREGATIONS), default="last", show_default=True,
@@ -224,6 +199,16 @@ def simulate_command(
       workbench simulate RUN --strategy majority --budgets 1,4,16 --draws 4000 --json
       workbench simulate RUN --strategy beam --param width=4 --budgets 4,16
     """
+    import numpy as np
+
+    from workbench.engine import (
+        STRATEGIES,
+        bootstrap_curve,
+        get_strategy,
+        load_run_data,
+        simulate,
+    )
+
     policy_params, verifier_params = _param_counts(param_counts)
     prices = _prices(prices_path, price_in, price_out)
     params = _pairs(strategy_params, "--param")
@@ -237,7 +222,8 @@ def simulate_command(
                              policy_params=policy_params, verifier_params=verifier_params,
                              prices=prices)
     with warnings.catch_warnings(record=True) as caught, \
-            _bar(not as_json, "monte carlo") as hook:
+            progress_hook("monte carlo", enabled=not as_json,
+                          min_total=PROGRESS_MIN_WORK) as hook:
         warnings.simplefilter("always")
         if "progress" in accepted:
             params["progress"] = hook
@@ -250,7 +236,8 @@ def simulate_command(
         curve = simulate(data, strategy, grid, rng=gen, replace=replace)
         boot = None
         if n_resamples:
-            with _bar(not as_json, "bootstrap") as bar:
+            with progress_hook("bootstrap", enabled=not as_json,
+                               min_total=PROGRESS_MIN_WORK) as bar:
                 boot = bootstrap_curve(curve, n_resamples=n_resamples,
                                        confidence_level=confidence, method=ci_method, rng=gen,
                                        progress=bar)

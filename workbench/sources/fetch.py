@@ -24,9 +24,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pooch
-import requests
-
 from workbench.errors import ChecksumError, DataSourceError
 from workbench.sources.registry import Dataset, ProgressHook, get_dataset
 
@@ -130,6 +127,8 @@ def download_url(dataset: Dataset, relpath: str) -> str:
 def _quiet_pooch() -> Iterator[None]:
     # pooch logs each download at INFO to stderr; the library must not print (the CLI shows
     # progress), so lower its logger for the duration of a fetch and restore it after.
+    import pooch
+
     logger = pooch.get_logger()
     level = logger.level
     logger.setLevel(logging.WARNING)
@@ -144,6 +143,11 @@ def _cached_file(dataset: Dataset, relpath: str, root: Path) -> Path:
     target = root / dataset.name / relpath
     if target.is_file() and sha256_file(target) == expected:
         return target
+    # pooch and requests load only for a download: reading the mirror or the CLI's --help
+    # should not pay for them
+    import pooch
+    import requests
+
     url = download_url(dataset, relpath)
     try:
         with _quiet_pooch():
