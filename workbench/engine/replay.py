@@ -27,6 +27,7 @@ With a finite number of draws a gap reached with tiny probability can go unseen;
 from __future__ import annotations
 
 import warnings
+from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,7 @@ from workbench.engine.budgets import check_budgets as check_budget_values
 from workbench.engine.cost import CostModel
 from workbench.engine.montecarlo import vote_share
 from workbench.engine.results import Curve
+from workbench.engine.strategy import RngLike, Strategy
 from workbench.engine.tree import ProblemTree, TreeData
 from workbench.errors import BiasedEstimateWarning, CoverageWarning, StrategyError
 
@@ -378,3 +380,59 @@ def coverage_curve(
                          "whole prefix",
         },
     )
+
+
+# --- the searches with a width M: beam, lookahead, DVTS ---------------------------------------
+
+class WidthSearch(Strategy):
+    """Base of the searches that spend N generations per step in groups of M (`width`),
+    replayed with `draws` Monte-Carlo replicates per problem and budget.
+
+    A subclass implements `replay` (the draws of one problem at one budget) and may override
+    `prepare` (per-problem work done once for every budget, e.g. lookahead's rollouts).
+
+    Args:
+        width: M; every budget N must be a multiple of it.
+        draws: Monte-Carlo replicates per problem and budget.
+        max_depth: depth at which every candidate is final (default: the tree's deepest node).
+    """
+
+    needs = frozenset({"tree"})
+
+    def __init__(self, width: int = 4, *, draws: int = 1000, max_depth: int | None = None):
+        self.width = check_int(width, "width", minimum=1)
+        self.draws = check_int(draws, "draws", minimum=1)
+        self.max_depth = None if max_depth is None else check_int(max_depth, "max_depth",
+                                                                  minimum=1)
+
+    def params(self) -> dict[str, Any]:
+        return {"width": self.width}
+
+    def prepare(self, tree: ProblemTree, max_depth: int) -> Any:
+        """Per-problem precomputation passed to `replay` as `context` (default: none)."""
+        return None
+
+    @abstractmethod
+    def replay(
+        self, tree: ProblemTree, n: int, rng: np.random.Generator, *, replace: bool,
+        max_depth: int, context: Any = None,
+    ) -> ProblemDraws:
+        """`draws` replays of the search at budget n on one problem."""
+
+    def curve(
+        self, data: Any, budgets: Sequence[int], *, rng: RngLike = None, replace: bool = False
+    ) -> Curve:
+        tree_data, cost_model = tree_of(data, self.name)
+        check_searchable(tree_data, self.name)
+        ns = check_budgets(budgets, self.width, self.name)
+        max_depth = self.max_depth or tree_data.max_depth
+        gen = np.random.default_rng(rng)
+        contexts: dict[str, Any] = {}
+
+        def one(tree: ProblemTree, n: int, g: np.random.Generator) -> ProblemDraws:
+            if tree.problem_id not in contexts:
+                contexts[tree.problem_id] = self.prepare(tree, max_depth)
+            return self.replay(tree, n, g, replace=replace, max_depth=max_depth,
+                               context=contexts[tree.problem_id])
+
+        return replay_curve(self.name, self.params(), tree_data, ns, one, gen, cost_model)

@@ -1,19 +1,39 @@
 """Plumbing shared by the strategies that resample a pool of independent samples.
 
-`sampled_curve` assembles a `Curve` from per-problem estimates: cost of N generations (and of
-the verifier reading them), the biased flag and its warning for with-replacement resampling.
+`checked_budgets` checks the run holds what the strategy needs and that its pool can serve the
+budgets; `sampled_curve` assembles a `Curve` from per-problem estimates: cost of N generations
+(and of the verifier reading them), the biased flag and its warning for with-replacement
+resampling. `VoteStrategy` is the Monte-Carlo vote behind majority and weighted best-of-N.
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
+from workbench.engine.budgets import check_budgets
 from workbench.engine.data import RunData
+from workbench.engine.montecarlo import Progress, vote_curve
 from workbench.engine.results import Curve
+from workbench.engine.strategy import RngLike, Strategy
 from workbench.errors import BiasedEstimateWarning
+
+
+def checked_budgets(strategy: Strategy, data: RunData, budgets: Sequence[int], *,
+                    replace: bool, counts: bool = False) -> np.ndarray:
+    """`budgets` as int64 (B,), after checking `data` holds what `strategy` needs and that
+    every problem's pool (its counts' n with `counts=True`) can serve them."""
+    data.require(strategy.needs, strategy.name)  # says what the run lacks
+    if counts:
+        assert data.counts is not None
+        sizes = data.counts.n
+    else:
+        assert data.pool is not None
+        sizes = data.pool.sizes
+    return check_budgets(budgets, sizes, replace=replace)
 
 
 def sampled_curve(
@@ -48,3 +68,34 @@ def sampled_curve(
         exact=exact, biased=replace, meta=dict(meta or {}),
         accuracy_mc_se=accuracy_mc_se,
     )
+
+
+class VoteStrategy(Strategy):
+    """Vote over N drawn samples, Monte Carlo with `draws` replicates per problem: each answer
+    gets one vote per sample (majority) or the samples' verifier scores (`weighted`)."""
+
+    exact = False
+    weighted: ClassVar[bool] = False
+    """Votes are the verifier's scores: the verifier reads every sample (cost) and names the
+    curve."""
+
+    def __init__(self, draws: int = 1000, n_jobs: int = 1,
+                 progress: Progress | None = None) -> None:
+        self.draws = draws
+        self.n_jobs = n_jobs
+        self.progress = progress
+
+    def curve(
+        self, data: Any, budgets: Sequence[int], *, rng: RngLike = None, replace: bool = False
+    ) -> Curve:
+        nb = checked_budgets(self, data, budgets, replace=replace)
+        pool = data.pool
+        est = vote_curve(pool.answer, pool.class_correct, pool.sizes, nb,
+                         weights=pool.score if self.weighted else None, draws=self.draws,
+                         rng=rng, replace=replace, n_jobs=self.n_jobs, progress=self.progress)
+        return sampled_curve(
+            self.name, data, nb, est.mean, est.se,
+            params=data.score_params() if self.weighted else {}, exact=bool(est.exact.all()),
+            replace=replace, verifier=self.weighted, accuracy_mc_se=est.accuracy_se,
+            meta={"draws": self.draws, "exact_budgets": est.exact.tolist()},
+        )

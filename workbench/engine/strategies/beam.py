@@ -22,7 +22,6 @@ Replay rules (sampling children, coverage, ties): see `workbench.engine.replay`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -30,24 +29,19 @@ import numpy as np
 from workbench.engine.replay import (
     Draws,
     ProblemDraws,
-    check_budgets,
-    check_int,
-    check_searchable,
+    WidthSearch,
     expand,
     finish,
-    replay_curve,
     root_gap,
     top_k,
-    tree_of,
     weighted_outcome,
 )
-from workbench.engine.results import Curve
-from workbench.engine.strategy import RngLike, Strategy, register
+from workbench.engine.strategy import register
 from workbench.engine.tree import ProblemTree
 
 
 @register
-class BeamSearch(Strategy):
+class BeamSearch(WidthSearch):
     """beam(N, M) over a cached tree; budgets are N (generations per step).
 
     Args:
@@ -57,20 +51,6 @@ class BeamSearch(Strategy):
     """
 
     name = "beam"
-    needs = frozenset({"tree"})
-
-    def __init__(self, width: int = 4, *, draws: int = 1000, max_depth: int | None = None):
-        self.width = check_int(width, "width", minimum=1)
-        self.draws = check_int(draws, "draws", minimum=1)
-        self.max_depth = None if max_depth is None else check_int(max_depth, "max_depth",
-                                                                  minimum=1)
-
-    def params(self) -> dict[str, Any]:
-        return {"width": self.width}
-
-    def prepare(self, tree: ProblemTree, max_depth: int) -> Any:
-        """Per-problem precomputation passed to `selection_key` (lookahead: its rollouts)."""
-        return None
 
     def selection_key(
         self, tree: ProblemTree, cand: np.ndarray, active: np.ndarray, state: Draws, context: Any
@@ -106,21 +86,3 @@ class BeamSearch(Strategy):
             frontier = np.where(chosen, np.take_along_axis(cand, pos, axis=1), -1)
             m = self.width
         return ProblemDraws.of(weighted_outcome(tree, state), state)
-
-    def curve(
-        self, data: Any, budgets: Sequence[int], *, rng: RngLike = None, replace: bool = False
-    ) -> Curve:
-        tree_data, cost_model = tree_of(data, self.name)
-        check_searchable(tree_data, self.name)
-        ns = check_budgets(budgets, self.width, self.name)
-        max_depth = self.max_depth or tree_data.max_depth
-        gen = np.random.default_rng(rng)
-        contexts: dict[str, Any] = {}
-
-        def one(tree: ProblemTree, n: int, g: np.random.Generator) -> ProblemDraws:
-            if tree.problem_id not in contexts:
-                contexts[tree.problem_id] = self.prepare(tree, max_depth)
-            return self.replay(tree, n, g, replace=replace, max_depth=max_depth,
-                               context=contexts[tree.problem_id])
-
-        return replay_curve(self.name, self.params(), tree_data, ns, one, gen, cost_model)

@@ -18,9 +18,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from workbench.engine import exact
-from workbench.engine.budgets import check_budgets
 from workbench.engine.results import Curve
-from workbench.engine.sampled import sampled_curve
+from workbench.engine.sampled import checked_budgets, sampled_curve
 from workbench.engine.strategy import RngLike, Strategy, register
 
 
@@ -35,9 +34,8 @@ class BestOfN(Strategy):
     def curve(
         self, data: Any, budgets: Sequence[int], *, rng: RngLike = None, replace: bool = False
     ) -> Curve:
-        data.require(self.needs, self.name)
+        nb = checked_budgets(self, data, budgets, replace=replace)
         pool = data.pool
-        nb = check_budgets(budgets, pool.sizes, replace=replace)
         per = exact.best_of_n(pool.score, pool.correct, pool.sizes, nb, replace=replace)
         return sampled_curve(self.name, data, nb, per, params=data.score_params(), exact=True,
                              replace=replace, verifier=True)

@@ -24,7 +24,6 @@ Replay rules (sampling children, coverage, ties): see `workbench.engine.replay`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -32,24 +31,19 @@ import numpy as np
 from workbench.engine.replay import (
     Draws,
     ProblemDraws,
-    check_budgets,
-    check_int,
-    check_searchable,
+    WidthSearch,
     expand,
     finish,
-    replay_curve,
     root_gap,
     top_k,
-    tree_of,
     weighted_outcome,
 )
-from workbench.engine.results import Curve
-from workbench.engine.strategy import RngLike, Strategy, register
+from workbench.engine.strategy import register
 from workbench.engine.tree import ProblemTree
 
 
 @register
-class DVTS(Strategy):
+class DVTS(WidthSearch):
     """dvts(N, M) over a cached tree; budgets are N (generations per step).
 
     Args:
@@ -59,20 +53,10 @@ class DVTS(Strategy):
     """
 
     name = "dvts"
-    needs = frozenset({"tree"})
-
-    def __init__(self, width: int = 4, *, draws: int = 1000, max_depth: int | None = None):
-        self.width = check_int(width, "width", minimum=1)
-        self.draws = check_int(draws, "draws", minimum=1)
-        self.max_depth = None if max_depth is None else check_int(max_depth, "max_depth",
-                                                                  minimum=1)
-
-    def params(self) -> dict[str, Any]:
-        return {"width": self.width}
 
     def replay(
         self, tree: ProblemTree, n: int, rng: np.random.Generator, *, replace: bool,
-        max_depth: int,
+        max_depth: int, context: Any = None,
     ) -> ProblemDraws:
         """R draws of dvts(n, width) on one problem."""
         r, groups, m = self.draws, n // self.width, self.width
@@ -100,17 +84,3 @@ class DVTS(Strategy):
                 break
             cand = expand(tree, frontier, m, rng, state, replace=replace).reshape(r * groups, m)
         return ProblemDraws.of(weighted_outcome(tree, state), state)
-
-    def curve(
-        self, data: Any, budgets: Sequence[int], *, rng: RngLike = None, replace: bool = False
-    ) -> Curve:
-        tree_data, cost_model = tree_of(data, self.name)
-        check_searchable(tree_data, self.name)
-        ns = check_budgets(budgets, self.width, self.name)
-        max_depth = self.max_depth or tree_data.max_depth
-
-        def one(tree: ProblemTree, n: int, g: np.random.Generator) -> ProblemDraws:
-            return self.replay(tree, n, g, replace=replace, max_depth=max_depth)
-
-        gen = np.random.default_rng(rng)
-        return replay_curve(self.name, self.params(), tree_data, ns, one, gen, cost_model)

@@ -18,9 +18,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from workbench.engine import exact
-from workbench.engine.budgets import check_budgets
 from workbench.engine.results import Curve
-from workbench.engine.sampled import sampled_curve
+from workbench.engine.sampled import checked_budgets, sampled_curve
 from workbench.engine.strategy import RngLike, Strategy, register
 
 
@@ -35,9 +34,8 @@ class PassAtK(Strategy):
     def curve(
         self, data: Any, budgets: Sequence[int], *, rng: RngLike = None, replace: bool = False
     ) -> Curve:
-        data.require(self.needs, self.name)
+        ks = checked_budgets(self, data, budgets, replace=replace, counts=True)
         counts = data.counts
-        ks = check_budgets(budgets, counts.n, replace=replace)
         per = exact.pass_at_k(counts.n, counts.c, ks, replace=replace)
         return sampled_curve(self.name, data, ks, per, params={}, exact=True,
                              replace=replace, verifier=False)
