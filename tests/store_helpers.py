@@ -1,4 +1,4 @@
-"""Helpers shared by the store, sources and bad-input tests (not a test module)."""
+"""Helpers shared by the store, sources, importer and bad-input tests (not a test module)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from workbench.store import (
     StepScore,
     TreeNode,
 )
+from workbench.store.records import TABLE_RECORDS
 
 STORE_TABLES = (
     "schema_version", "runs", "problems", "samples", "step_scores", "outcome_scores",
@@ -93,6 +94,41 @@ def small_bundle(run_id: str = "test/run", *, dataset: str = "toy") -> RunBundle
         ],
         problem_counts=[ProblemCount("p2", 10, 7), ProblemCount("p1", 10, 3)],
     )
+
+
+def round_trip_bundle() -> RunBundle:
+    """A small synthetic run touching every table and every field type (non-ASCII text
+    included), for format round trips; tests edit its files by line number."""
+    run = Run(run_id="synthetic/demo", dataset="toy", policy_model="toy-1b", source="tests",
+              policy_params=1e9, sampler={"temperature": 0.7}, prompt="Solve.",
+              meta={"verifier_params": {"toy-prm": 7e9}, "note": "ünïcode ки"})
+    problems = [Problem(dataset="toy", problem_id=p, question=f"q{p}", gold_answer="2",
+                        subject="algebra", level="3", meta={"k": [1, 2]}) for p in ("a", "b")]
+    samples = [
+        Sample(problem_id=p, sample_idx=i, answer=str(i), answer_key=str(i),
+               is_correct=i == 2, output_tokens=10 * i, prompt_tokens=5, n_steps=2,
+               text=f"step ки\nanswer {i}")
+        for p in ("a", "b") for i in range(3)
+    ]
+    steps = [StepScore(verifier="toy-prm", problem_id=s.problem_id, sample_idx=s.sample_idx,
+                       step_idx=j, score=0.25 * j + 0.1, step_tokens=3)
+             for s in samples for j in range(2)]
+    outcomes = [OutcomeScore(verifier="toy-orm", problem_id=s.problem_id,
+                             sample_idx=s.sample_idx, score=-1.5) for s in samples]
+    nodes = [TreeNode(problem_id="a", node_id="root", parent_id=None, depth=0, expanded=True),
+             TreeNode(problem_id="a", node_id="n1", parent_id="root", depth=1, score=0.5,
+                      is_terminal=True, answer_key="2", is_correct=True)]
+    counts = [ProblemCount(problem_id="b", n=10, c=3)]
+    return RunBundle(run=run, problems=problems, samples=samples, step_scores=steps,
+                     outcome_scores=outcomes, tree_nodes=nodes, problem_counts=counts).validate()
+
+
+def assert_same(a: RunBundle, b: RunBundle) -> None:
+    """Same run record, same records in every table (in order), same content hash."""
+    assert a.run == b.run
+    for name in TABLE_RECORDS:
+        assert a.table(name) == b.table(name), name
+    assert a.content_hash() == b.content_hash()
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str],

@@ -14,59 +14,15 @@ import pytest
 
 from workbench.errors import InputError
 from workbench.importers import FORMATS, canonical, detect_format, read_path, search_and_learn
-from workbench.store import (
-    OutcomeScore,
-    Problem,
-    ProblemCount,
-    Run,
-    RunBundle,
-    RunStore,
-    Sample,
-    StepScore,
-    TreeNode,
-    write_bundle_parquet,
-)
+from workbench.store import RunBundle, RunStore, write_bundle_parquet
 
-
-def synthetic_bundle() -> RunBundle:
-    """A small synthetic run touching every table and every field type."""
-    run = Run(run_id="synthetic/demo", dataset="toy", policy_model="toy-1b", source="tests",
-              policy_params=1e9, sampler={"temperature": 0.7}, prompt="Solve.",
-              meta={"verifier_params": {"toy-prm": 7e9}, "note": "ünïcode ки"})
-    problems = [Problem(dataset="toy", problem_id=p, question=f"q{p}", gold_answer="2",
-                        subject="algebra", level="3", meta={"k": [1, 2]}) for p in ("a", "b")]
-    samples = [
-        Sample(problem_id=p, sample_idx=i, answer=str(i), answer_key=str(i),
-               is_correct=i == 2, output_tokens=10 * i, prompt_tokens=5, n_steps=2,
-               text=f"step ки\nanswer {i}")
-        for p in ("a", "b") for i in range(3)
-    ]
-    steps = [StepScore(verifier="toy-prm", problem_id=s.problem_id, sample_idx=s.sample_idx,
-                       step_idx=j, score=0.25 * j + 0.1, step_tokens=3)
-             for s in samples for j in range(2)]
-    outcomes = [OutcomeScore(verifier="toy-orm", problem_id=s.problem_id,
-                             sample_idx=s.sample_idx, score=-1.5) for s in samples]
-    nodes = [TreeNode(problem_id="a", node_id="root", parent_id=None, depth=0, expanded=True),
-             TreeNode(problem_id="a", node_id="n1", parent_id="root", depth=1, score=0.5,
-                      is_terminal=True, answer_key="2", is_correct=True)]
-    counts = [ProblemCount(problem_id="b", n=10, c=3)]
-    return RunBundle(run=run, problems=problems, samples=samples, step_scores=steps,
-                     outcome_scores=outcomes, tree_nodes=nodes, problem_counts=counts).validate()
-
-
-def assert_same(a: RunBundle, b: RunBundle) -> None:
-    assert a.run == b.run
-    for name in ("problems", "samples", "step_scores", "outcome_scores", "tree_nodes",
-                 "problem_counts"):
-        assert a.table(name) == b.table(name), name
-    assert a.content_hash() == b.content_hash()
-
+from .store_helpers import assert_same, round_trip_bundle
 
 # --- canonical JSONL / Parquet -------------------------------------------------------------------
 
 
 def test_jsonl_round_trip(tmp_path: Path) -> None:
-    bundle = synthetic_bundle()
+    bundle = round_trip_bundle()
     out = canonical.write_jsonl(bundle, tmp_path / "run")
     assert sorted(p.name for p in out.iterdir()) == [
         "outcome_scores.jsonl", "problem_counts.jsonl", "problems.jsonl", "run.json",
@@ -80,7 +36,7 @@ def test_jsonl_round_trip(tmp_path: Path) -> None:
 
 
 def test_parquet_directory_reads_through_the_store_reader(tmp_path: Path) -> None:
-    bundle = synthetic_bundle()
+    bundle = round_trip_bundle()
     write_bundle_parquet(bundle, tmp_path / "pq", content_hash=bundle.content_hash())
     assert detect_format(tmp_path / "pq") == "canonical-parquet"
     [back] = read_path(tmp_path / "pq")
@@ -88,7 +44,7 @@ def test_parquet_directory_reads_through_the_store_reader(tmp_path: Path) -> Non
 
 
 def test_store_export_and_read_path_agree(tmp_path: Path) -> None:
-    bundle = synthetic_bundle()
+    bundle = round_trip_bundle()
     with RunStore(tmp_path / "s.duckdb") as store:
         store.ingest(bundle)
         store.export_run(bundle.run.run_id, tmp_path / "exported")
@@ -125,7 +81,7 @@ def _edit_line(path: Path, line: int, edit) -> None:  # type: ignore[no-untyped-
 def test_jsonl_errors_name_file_line_field(  # type: ignore[no-untyped-def]
     tmp_path: Path, table, line, edit, field, message
 ) -> None:
-    out = canonical.write_jsonl(synthetic_bundle(), tmp_path / "run")
+    out = canonical.write_jsonl(round_trip_bundle(), tmp_path / "run")
     _edit_line(out / f"{table}.jsonl", line, edit)
     header = json.loads((out / "run.json").read_text())
     header.pop("content_hash")  # accept hand edits
@@ -137,7 +93,7 @@ def test_jsonl_errors_name_file_line_field(  # type: ignore[no-untyped-def]
 
 
 def test_edited_tables_fail_the_content_hash(tmp_path: Path) -> None:
-    out = canonical.write_jsonl(synthetic_bundle(), tmp_path / "run")
+    out = canonical.write_jsonl(round_trip_bundle(), tmp_path / "run")
     _edit_line(out / "samples.jsonl", 1, lambda o: o.update(is_correct=True))
     with pytest.raises(InputError, match="do not hash to it") as info:
         canonical.read_dir(out)
@@ -145,7 +101,7 @@ def test_edited_tables_fail_the_content_hash(tmp_path: Path) -> None:
 
 
 def test_malformed_jsonl_line(tmp_path: Path) -> None:
-    out = canonical.write_jsonl(synthetic_bundle(), tmp_path / "run")
+    out = canonical.write_jsonl(round_trip_bundle(), tmp_path / "run")
     path = out / "outcome_scores.jsonl"
     lines = path.read_text().splitlines()
     lines[2] = lines[2][:-3] + "x}"
@@ -166,7 +122,7 @@ def test_malformed_jsonl_line(tmp_path: Path) -> None:
     ],
 )
 def test_header_errors(tmp_path: Path, edit, field, message) -> None:  # type: ignore[no-untyped-def]
-    out = canonical.write_jsonl(synthetic_bundle(), tmp_path / "run")
+    out = canonical.write_jsonl(round_trip_bundle(), tmp_path / "run")
     header = json.loads((out / "run.json").read_text())
     edit(header)
     (out / "run.json").write_text(json.dumps(header))
@@ -176,7 +132,7 @@ def test_header_errors(tmp_path: Path, edit, field, message) -> None:  # type: i
 
 
 def test_parquet_unknown_column_and_mixed_forms(tmp_path: Path) -> None:
-    bundle = synthetic_bundle()
+    bundle = round_trip_bundle()
     out = write_bundle_parquet(bundle, tmp_path / "pq")
     table = pq.read_table(str(out / "samples.parquet"))
     pq.write_table(table.append_column("score", pa.array([0.0] * table.num_rows)),
@@ -191,7 +147,7 @@ def test_parquet_unknown_column_and_mixed_forms(tmp_path: Path) -> None:
 
 
 def test_writer_leaves_no_stale_tables(tmp_path: Path) -> None:
-    bundle = synthetic_bundle()
+    bundle = round_trip_bundle()
     out = canonical.write_jsonl(bundle, tmp_path / "run")
     smaller = RunBundle(run=bundle.run, problems=bundle.problems, samples=bundle.samples)
     canonical.write_jsonl(smaller, out)
