@@ -330,3 +330,21 @@ def test_growing_a_run_generates_only_the_new_units(tmp_path: Path) -> None:
     assert first.new_units + second.new_units == fresh.new_units
     assert second.units["samples"] == 24 and first.units["samples"] == 10
     assert _content(tmp_path / "grow") == _content(tmp_path / "fresh")
+
+
+def test_a_stage_not_yet_started_may_change_but_a_started_one_may_not(tmp_path: Path) -> None:
+    with FakeOpenAIServer() as srv:
+        d = _small(srv.base_url, srv.root_url, tmp_path, "stages")
+        tree = d.pop("tree")
+        first = collect(parse_config({**d, "tree": {**tree, "max_tokens": 9}}))
+        # the tree journal is only created when the tree stage runs; delete it to emulate
+        # an interruption before the tree stage started, then change the tree settings
+        for f in (tmp_path / "stages.work" / "journal").glob("tree*.jsonl"):
+            f.unlink()
+        second = collect(parse_config({**d, "tree": tree}))
+        assert second.units["samples"] == first.units["samples"]
+        assert second.new_units == second.units["tree"] + second.units["tree-judge"]
+        d["judge"][0]["system"] = "Be strict."
+        with pytest.raises(CollectError,
+                           match=r"journal\(s\) judge:judge-out, revision-judge:judge-out chan"):
+            collect(parse_config({**d, "tree": tree}))

@@ -29,6 +29,16 @@ from workbench.errors import CollectError
 Key = tuple[Any, ...]
 
 
+def journal_path(workdir: str | Path, stage: str) -> Path:
+    """Where the journal of a stage ("samples", "judge:<name>", ...) lives in a work directory.
+
+    >>> journal_path("w", "judge:j").as_posix()
+    'w/journal/judge--j.jsonl'
+    """
+    safe = stage.replace(":", "--").replace("/", "_")
+    return Path(workdir) / "journal" / f"{safe}.jsonl"
+
+
 class Journal:
     """A dict-like, append-only record of finished work, persisted as JSONL."""
 

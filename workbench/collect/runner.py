@@ -33,7 +33,7 @@ from typing import Any
 from workbench.collect.assemble import assemble, write_run_atomically
 from workbench.collect.client import Replicas
 from workbench.collect.config import CollectConfig
-from workbench.collect.journal import Key, WorkdirLock
+from workbench.collect.journal import Key, WorkdirLock, journal_path
 from workbench.collect.judge import Judge
 from workbench.collect.problems import generate_problems
 from workbench.collect.prompts import split_steps
@@ -117,21 +117,27 @@ def _check_manifest(cfg: CollectConfig, workdir: Path) -> None:
     """Refuse to resume a journal whose generation settings changed; record new stages.
 
     Each journal has its own fingerprint (`CollectConfig.stage_fingerprints`), so adding a
-    judge or growing a count reuses everything already collected.
+    judge or growing a count reuses everything already collected; a stage whose journal is
+    still empty may change freely.
     """
     path = workdir / "manifest.json"
     current = cfg.stage_fingerprints()
     manifest = json.loads(path.read_text()) if path.exists() else {"stages": {}}
     stages: dict[str, str] = manifest.setdefault("stages", {})
-    changed = [k for k, fp in current.items() if k in stages and stages[k] != fp]
+
+    def started(stage: str) -> bool:
+        jp = journal_path(workdir, stage)
+        return jp.exists() and jp.stat().st_size > 0
+
+    changed = [k for k, fp in current.items() if stages.get(k, fp) != fp and started(k)]
     if changed:
         raise CollectError(
             f"{workdir}: the settings that produced the journal(s) {', '.join(changed)} "
             "changed since they were collected; use a new `workdir` (or delete those journals "
             "under journal/ and their lines in manifest.json to redo them)"
         )
-    if any(k not in stages for k in current):
-        stages.update({k: fp for k, fp in current.items() if k not in stages})
+    if any(stages.get(k) != fp for k, fp in current.items()):
+        stages.update(current)
         manifest["run_id"] = cfg.run_id
         workdir.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")

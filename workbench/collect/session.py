@@ -14,7 +14,7 @@ from typing import Any
 
 from workbench.collect.client import EndpointClient
 from workbench.collect.config import CollectConfig
-from workbench.collect.journal import Journal, Key
+from workbench.collect.journal import Journal, Key, journal_path
 from workbench.errors import CollectError
 
 ProgressHook = Callable[[str, int, int], None]
@@ -36,8 +36,7 @@ class Session:
     # -- resources -------------------------------------------------------------------------
     def journal(self, name: str) -> Journal:
         if name not in self.journals:
-            safe = name.replace(":", "--").replace("/", "_")
-            self.journals[name] = Journal(self.workdir / "journal" / f"{safe}.jsonl")
+            self.journals[name] = Journal(journal_path(self.workdir, name))
         return self.journals[name]
 
     def client(self, base_url: str) -> EndpointClient:
