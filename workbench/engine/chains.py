@@ -35,11 +35,12 @@ refuse with a clear error rather than guess.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from workbench.engine.by_problem import ByProblem
 from workbench.errors import InputError
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ class ProblemChains:
 
 
 @dataclass(frozen=True, eq=False)
-class ChainData:
+class ChainData(ByProblem[ProblemChains]):
     """All revision chains of a run, one `ProblemChains` per problem (problem-id order).
 
     `max_iters` is the generator's own attempt limit when the run records one
@@ -100,14 +101,7 @@ class ChainData:
     max_len: int
     max_iters: int | None = None
     verifier: str | None = None
-    _by_id: dict[str, int] = field(default_factory=dict, repr=False)
-
-    def __post_init__(self) -> None:
-        self._by_id.update({c.problem_id: i for i, c in enumerate(self.problems)})
-
-    @property
-    def problem_ids(self) -> np.ndarray:
-        return np.array([c.problem_id for c in self.problems], dtype=object)
+    kind = "chains"
 
     @property
     def has_scores(self) -> bool:
@@ -115,14 +109,6 @@ class ChainData:
         return all(
             not np.isnan(c.score[c.answer >= 0]).any() for c in self.problems
         ) and self.verifier is not None
-
-    def problem(self, problem_id: str) -> ProblemChains:
-        """The chains of one problem (KeyError naming the run if absent)."""
-        try:
-            return self.problems[self._by_id[problem_id]]
-        except KeyError:
-            raise KeyError(f"run {self.run_id!r} has no chains for problem {problem_id!r}") \
-                from None
 
     @classmethod
     def from_columns(

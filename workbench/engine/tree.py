@@ -30,11 +30,12 @@ with answer `a` (one value when the grader is consistent, which it is for keyed 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from workbench.engine.by_problem import ByProblem
 from workbench.errors import InputError
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ class ProblemTree:
 
 
 @dataclass(frozen=True, eq=False)
-class TreeData:
+class TreeData(ByProblem[ProblemTree]):
     """All cached trees of a run, one `ProblemTree` per problem (in problem-id order).
 
     `max_depth` is the deepest node of the run: the default depth limit of a replayed search.
@@ -128,21 +129,7 @@ class TreeData:
     run_id: str
     problems: tuple[ProblemTree, ...]
     max_depth: int
-    _by_id: dict[str, int] = field(default_factory=dict, repr=False)
-
-    def __post_init__(self) -> None:
-        self._by_id.update({t.problem_id: i for i, t in enumerate(self.problems)})
-
-    @property
-    def problem_ids(self) -> np.ndarray:
-        return np.array([t.problem_id for t in self.problems], dtype=object)
-
-    def problem(self, problem_id: str) -> ProblemTree:
-        """The tree of one problem (KeyError naming the run if absent)."""
-        try:
-            return self.problems[self._by_id[problem_id]]
-        except KeyError:
-            raise KeyError(f"run {self.run_id!r} has no tree for problem {problem_id!r}") from None
+    kind = "tree"
 
     @classmethod
     def from_columns(
