@@ -15,10 +15,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from workbench.engine.results import COST_UNITS
+
 if TYPE_CHECKING:
     from workbench.engine.results import Curve
 
-UNITS = ("generations", "tokens", "flops", "money")
+UNITS = COST_UNITS
+"""The budget axes: the cost units of `Curve.cost`."""
 _REL_TOL = 1e-9
 """Costs within this relative distance of a grid budget count as fitting under it."""
 

@@ -29,13 +29,13 @@ import numpy as np
 from workbench.engine.simulate import simulate
 from workbench.engine.strategy import STRATEGIES
 from workbench.errors import BudgetError, StrategyError
+from workbench.store import AGGREGATIONS
 
 if TYPE_CHECKING:
     from workbench.engine.data import RunData
     from workbench.engine.results import Curve
     from workbench.store.run_store import RunStore
 
-AGGREGATIONS = ("last", "min", "prod", "mean")
 TREE_WIDTHS = (4,)
 REVISION_RATIOS = (1, 2, 4)
 Progress = Callable[[str], None]

@@ -12,6 +12,9 @@ from typing import Any
 
 import numpy as np
 
+COST_UNITS = ("generations", "tokens", "flops", "money")
+"""The four cost units of DESIGN.md, one field of `Cost` each."""
+
 
 @dataclass(frozen=True)
 class Cost:
@@ -27,9 +30,9 @@ class Cost:
     money: np.ndarray
 
     def unit(self, name: str) -> np.ndarray:
-        if name not in ("generations", "tokens", "flops", "money"):
+        if name not in COST_UNITS:
             raise ValueError(
-                f"`unit` must be one of 'generations', 'tokens', 'flops', 'money'; got {name!r}"
+                f"`unit` must be one of {', '.join(map(repr, COST_UNITS))}; got {name!r}"
             )
         return getattr(self, name)  # type: ignore[no-any-return]
 
