@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from workbench.engine.answer_codes import AnswerCodes
 from workbench.engine.by_problem import ByProblem
 from workbench.errors import InputError
 
@@ -234,8 +235,7 @@ def _build_problem(
     scores = np.full((c, width), np.nan)
     out_tok = np.full((c, width), np.nan)
     in_tok = np.full((c, width), np.nan)
-    keys: list[str | None] = []
-    key_ids: dict[str, int] = {}
+    codes = AnswerCodes()
     for ci, chain in enumerate(chain_ids):
         rows = [chains[chain][r] for r in range(lengths[ci])]
         sample_idx[ci, : len(rows)] = [columns["sample_idx"][i] for i in rows]
@@ -244,21 +244,8 @@ def _build_problem(
         in_tok[ci, : len(rows)] = _float(columns["prompt_tokens"][i] for i in rows)
         if score is not None:
             scores[ci, : len(rows)] = _float(score[i] for i in rows)
-        for j, i in enumerate(rows):
-            key = columns["answer_key"][i]
-            if key is None:  # its own answer: can win, agrees with nothing
-                answer[ci, j] = len(keys)
-                keys.append(None)
-            else:
-                if key not in key_ids:
-                    key_ids[key] = len(keys)
-                    keys.append(key)
-                answer[ci, j] = key_ids[key]
-    answer_correct = np.full(len(keys), np.nan)
-    for a in range(len(keys)):
-        graded = correct[(answer == a) & ~np.isnan(correct)]
-        if graded.size:
-            answer_correct[a] = graded.mean()
+        answer[ci, : len(rows)] = [codes.code(columns["answer_key"][i]) for i in rows]
+    answer_correct = codes.correctness(answer, correct)
     length = np.array(lengths, dtype=np.int64)
     last = correct[np.arange(c), length - 1]
     stopped = last == 1.0
@@ -266,7 +253,7 @@ def _build_problem(
         stopped |= length < max_iters
     return ProblemChains(
         problem_id=pid, chain_ids=np.array(chain_ids, dtype=object), length=length,
-        stopped=stopped, sample_idx=sample_idx, answer=answer, answer_keys=tuple(keys),
+        stopped=stopped, sample_idx=sample_idx, answer=answer, answer_keys=tuple(codes.keys),
         answer_correct=answer_correct, correct=correct, score=scores, output_tokens=out_tok,
         prompt_tokens=in_tok,
     )

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from workbench.engine.answer_codes import AnswerCodes
 from workbench.engine.by_problem import ByProblem
 from workbench.errors import InputError
 
@@ -236,24 +237,11 @@ def _build_problem(
     terminal = np.array([bool(v) for v in col("is_terminal")], dtype=bool)
     is_correct = _float(col("is_correct"))
     answer = np.full(n, -1, dtype=np.int64)
-    keys: list[str | None] = []
-    key_ids: dict[str, int] = {}
+    codes = AnswerCodes()
     for i, key in enumerate(col("answer_key")):
-        if not terminal[i]:
-            continue
-        if key is None:  # a singleton answer: it can win, but agrees with nothing
-            answer[i] = len(keys)
-            keys.append(None)
-        else:
-            if key not in key_ids:
-                key_ids[key] = len(keys)
-                keys.append(key)
-            answer[i] = key_ids[key]
-    answer_correct = np.full(len(keys), np.nan)
-    for a in range(len(keys)):
-        graded = is_correct[(answer == a) & ~np.isnan(is_correct)]
-        if graded.size:
-            answer_correct[a] = graded.mean()
+        if terminal[i]:
+            answer[i] = codes.code(key)
+    answer_correct = codes.correctness(answer, is_correct)
     tokens = _float(col("tokens"))
     prefix = np.zeros(n)
     for i in np.argsort(depth, kind="stable"):  # parents before children
@@ -271,7 +259,7 @@ def _build_problem(
         expanded=np.array([bool(v) for v in col("expanded")], dtype=bool),
         is_correct=is_correct,
         answer=answer,
-        answer_keys=tuple(keys),
+        answer_keys=tuple(codes.keys),
         answer_correct=answer_correct,
         children=children,
         nchild=nchild,
