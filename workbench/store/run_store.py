@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,6 +133,17 @@ class RunStore:
         rows = self._execute(sql, params).fetchall()
         return rows[0] if rows else None
 
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """All or nothing: COMMIT when the block ends, ROLLBACK on any exception (Ctrl-C too)."""
+        self._execute("BEGIN TRANSACTION")
+        try:
+            yield
+            self._execute("COMMIT")
+        except BaseException:
+            self._execute("ROLLBACK")
+            raise
+
     def close(self) -> None:
         self._con.close()
 
@@ -150,17 +162,12 @@ class RunStore:
         for version, description, sql in MIGRATIONS:
             if version in done:
                 continue
-            self._execute("BEGIN TRANSACTION")
-            try:
+            with self._transaction():
                 self._execute(sql)
                 self._execute(
                     "INSERT INTO schema_version VALUES (?, ?, ?)",
                     [version, description, datetime.now(UTC).replace(tzinfo=None)],
                 )
-                self._execute("COMMIT")
-            except Exception:
-                self._execute("ROLLBACK")
-                raise
         self._execute(VIEWS)
 
     def _check_version(self) -> None:
@@ -239,17 +246,12 @@ class RunStore:
                     "(delete it first or ingest with replace)",
                 )
             plan.append((bundle, IngestResult(run.run_id, digest, created=True), bool(exists)))
-        self._execute("BEGIN TRANSACTION")
-        try:
+        with self._transaction():
             for bundle, result, replaces in plan:
                 if result.created:
                     self._insert_bundle(bundle, result.content_hash, replaces)
                 if progress is not None:
                     progress(result)
-            self._execute("COMMIT")
-        except BaseException:
-            self._execute("ROLLBACK")
-            raise
         return [result for _, result, _ in plan]
 
     def _insert_bundle(self, bundle: RunBundle, digest: str, exists: bool) -> None:
@@ -312,13 +314,8 @@ class RunStore:
         """Remove a run and all its rows (problems stay: other runs may share them)."""
         self._require_writable()
         self._require_run(run_id)
-        self._execute("BEGIN TRANSACTION")
-        try:
+        with self._transaction():
             self._delete_rows(run_id)
-            self._execute("COMMIT")
-        except BaseException:
-            self._execute("ROLLBACK")
-            raise
 
     # -- reading ----------------------------------------------------------------------------
     def _require_run(self, run_id: str) -> None:
