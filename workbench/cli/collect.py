@@ -7,10 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from tqdm import tqdm
 
-from workbench.collect import collect as run_collection
-from workbench.collect import load_config, plan
+from workbench.cli._common import progress_bar
 
 
 class _Bars:
@@ -27,8 +25,8 @@ class _Bars:
         if bar is None:
             for other in self.bars.values():
                 other.close()
-            bar = tqdm(total=total, initial=done, desc=stage, unit="req", dynamic_ncols=True,
-                       smoothing=0.05)
+            bar = progress_bar(total=total, initial=done, desc=stage, unit="req",
+                               dynamic_ncols=True, smoothing=0.05, leave=True)
             self.bars[stage] = bar
             return
         bar.total = total
@@ -53,6 +51,9 @@ def collect(config: Path, workdir: Path | None, dry_run: bool, quiet: bool) -> N
     in the work directory's journals and never repeated. The result is a canonical run
     directory that `workbench ingest` reads.
     """
+    from workbench.collect import collect as run_collection
+    from workbench.collect import load_config, plan
+
     cfg = load_config(config)
     if workdir is not None:
         from dataclasses import replace

@@ -13,14 +13,16 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-import click
-from tqdm import tqdm
+from typing import TYPE_CHECKING
 
-from workbench.report.html import Report
-from workbench.report.ingest import OWN_RUNS_DIR, missing_runs, own_run_dirs
-from workbench.report.pipeline import analyse_run
-from workbench.report.settings import Settings
-from workbench.store import RunStore, default_store_path
+import click
+
+from workbench.cli._common import open_store, progress_bar, store_option
+
+if TYPE_CHECKING:  # the report stack (altair, scipy) is imported inside the commands
+    from workbench.report.html import Report
+    from workbench.report.settings import Settings
+    from workbench.store import RunStore
 
 DEMO_OUT = Path("reports") / "demo.html"
 
@@ -28,8 +30,8 @@ DEMO_OUT = Path("reports") / "demo.html"
 @contextmanager
 def _progress(desc: str, total: int) -> Iterator[Callable[[str], None]]:
     """A step bar on stderr: each call names the step starting; the total grows if needed."""
-    with tqdm(total=total, desc=desc, unit="step", leave=False, disable=None,
-              bar_format="{desc}: {n_fmt}/{total_fmt} [{elapsed}] {postfix}") as bar:
+    with progress_bar(total=total, desc=desc, unit="step",
+                      bar_format="{desc}: {n_fmt}/{total_fmt} [{elapsed}] {postfix}") as bar:
         first = [True]
 
         def step(text: str) -> None:
@@ -45,6 +47,8 @@ def _progress(desc: str, total: int) -> Iterator[Callable[[str], None]]:
 
 
 def _settings(seed: int, bootstrap: int | None, quick: bool) -> Settings:
+    from workbench.report.settings import Settings
+
     settings = Settings.quick(seed) if quick else Settings(seed=seed)
     if bootstrap is not None:
         if bootstrap < 100:
@@ -56,13 +60,15 @@ def _settings(seed: int, bootstrap: int | None, quick: bool) -> Settings:
 def _open_store(path: Path | None, own_runs: Path | None) -> RunStore:
     """Read-only when the store already holds everything (other readers may be open);
     read-write only when something has to be ingested."""
-    target = path or default_store_path()
-    if target.exists():
-        store = RunStore(target, read_only=True)
+    from workbench.report.ingest import missing_runs
+    from workbench.store import default_store_path
+
+    if (path or default_store_path()).exists():
+        store = open_store(path)
         if not any(missing_runs(store, own_runs=own_runs)):
             return store
         store.close()
-    return RunStore(target)
+    return open_store(path, read_only=False)
 
 
 def _write(report: Report, out: Path, png: bool, svg: bool) -> list[Path]:
@@ -75,11 +81,9 @@ def _write(report: Report, out: Path, png: bool, svg: bool) -> list[Path]:
     return images
 
 
-def _common(f: Callable[..., object]) -> Callable[..., object]:
+def _report_options(f: Callable[..., object]) -> Callable[..., object]:
     for opt in reversed([
-        click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path),
-                     default=None, help="DuckDB store (default: $WORKBENCH_STORE or "
-                     "cached_runs/workbench.duckdb)."),
+        store_option,
         click.option("--seed", type=int, default=0, show_default=True,
                      help="Root seed of every random step (results are reproducible)."),
         click.option("--bootstrap", type=int, default=None,
@@ -96,7 +100,7 @@ def _common(f: Callable[..., object]) -> Callable[..., object]:
 @click.command("demo")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=DEMO_OUT,
               show_default=True, help="Where to write the HTML report.")
-@_common
+@_report_options
 def demo(out: Path, store_path: Path | None, seed: int, bootstrap: int | None, quick: bool,
          png: bool, svg: bool) -> None:
     """The main job on the default real data, in one command.
@@ -113,6 +117,7 @@ def demo(out: Path, store_path: Path | None, seed: int, bootstrap: int | None, q
       WORKBENCH_DATA_MIRROR=../shared/data workbench demo --png
     """
     from workbench.report.demo import DEMO_STEPS, run_demo
+    from workbench.report.ingest import OWN_RUNS_DIR, own_run_dirs
     from workbench.report.render import demo_report
 
     settings = _settings(seed, bootstrap, quick)
@@ -141,7 +146,7 @@ def demo(out: Path, store_path: Path | None, seed: int, bootstrap: int | None, q
 @click.option("--examples/--no-examples", default=None,
               help="Quote example generations (default: only for runs that are not "
                    "third-party registered data).")
-@_common
+@_report_options
 def report(run_id: str, out: Path | None, examples: bool | None, store_path: Path | None,
            seed: int, bootstrap: int | None, quick: bool, png: bool, svg: bool) -> None:
     """A self-contained HTML report on one stored run.
@@ -156,12 +161,13 @@ def report(run_id: str, out: Path | None, examples: bool | None, store_path: Pat
       workbench report qwen25-math-rm/math-cot-100
       workbench report tot-game24/gpt-4-cot --out reports/game24.html --png
     """
+    from workbench.report.pipeline import analyse_run
     from workbench.report.render import run_report
 
     settings = _settings(seed, bootstrap, quick)
     target = out or Path("reports") / (run_id.replace("/", "__") + ".html")
     start = time.perf_counter()
-    with RunStore(store_path or default_store_path(), read_only=True) as store:
+    with open_store(store_path) as store:
         with _progress("report", 9) as step:
             analysis = analyse_run(store, run_id, settings, show_examples=examples,
                                    progress=step)

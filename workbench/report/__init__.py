@@ -11,17 +11,30 @@ self-contained HTML/PNG output.
 2000
 """
 
-from workbench.report import charts, frames
-from workbench.report.demo import DemoResult, run_demo
-from workbench.report.html import Report
-from workbench.report.ingest import ensure_ingested, missing_runs
-from workbench.report.lawfits import LawFit, counts_laws, curve_law
-from workbench.report.pipeline import RunAnalysis, analyse_run, exchange_pair
-from workbench.report.render import demo_report, run_report
-from workbench.report.settings import Settings
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "DemoResult", "LawFit", "Report", "RunAnalysis", "Settings", "analyse_run", "charts",
-    "counts_laws", "curve_law", "demo_report", "ensure_ingested", "exchange_pair", "frames",
-    "missing_runs", "run_demo", "run_report",
-]
+# Public names -> the module that defines them. Imported on first use (PEP 562), so that
+# `import workbench.report.ingest` (e.g. by the CLI) does not load altair and the analysis stack.
+_EXPORTS = {
+    "charts": "", "frames": "",
+    "DemoResult": "demo", "run_demo": "demo",
+    "Report": "html",
+    "ensure_ingested": "ingest", "missing_runs": "ingest",
+    "LawFit": "lawfits", "counts_laws": "lawfits", "curve_law": "lawfits",
+    "RunAnalysis": "pipeline", "analyse_run": "pipeline", "exchange_pair": "pipeline",
+    "demo_report": "render", "run_report": "render",
+    "Settings": "settings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'workbench.report' has no attribute {name!r}")
+    module = _EXPORTS[name]
+    if not module:
+        return import_module(f"workbench.report.{name}")
+    return getattr(import_module(f"workbench.report.{module}"), name)
+
+
+__all__ = sorted(_EXPORTS)
