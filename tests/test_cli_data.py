@@ -170,7 +170,25 @@ EXPECTED_RUNS = {
 """The run ids and sizes fixed in RUN_IDS.md (and SOURCES.md)."""
 
 
-def test_ingest_defaults_real_mirror(mirror: Path, cli: Cli, tmp_path: Path) -> None:
+def test_ingest_defaults_takes_own_runs_under_cached_runs(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workbench.store import write_bundle_parquet
+
+    monkeypatch.chdir(tmp_path)
+    write_bundle_parquet(small_bundle("synthetic/own"), tmp_path / "cached_runs" / "own" / "a")
+    write_bundle_parquet(small_bundle("synthetic/hidden"), tmp_path / "cached_runs" / ".cache" / "b")
+    monkeypatch.setattr(data_cli, "list_datasets", lambda: [])
+    code, out, err = _run(cli, "ingest", "--defaults", "--store", str(tmp_path / "s.duckdb"))
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("created          synthetic/own")
+    assert "synthetic/hidden" not in out  # hidden folders (caches, journals) are skipped
+
+
+def test_ingest_defaults_real_mirror(
+    mirror: Path, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no own runs: exactly the registered datasets
     store = tmp_path / "real.duckdb"
     code, out, err = _run(cli, "ingest", "--defaults", "--store", str(store))
     assert code == 0, err

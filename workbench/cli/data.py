@@ -209,11 +209,15 @@ def _report_ingest(results: Sequence[IngestResult]) -> None:
 
 @click.command("ingest")
 @click.argument("source", required=False, metavar="SOURCE_OR_PATH")
-@click.option("--defaults", is_flag=True, help="Ingest every registered dataset.")
+@click.option("--defaults", is_flag=True,
+              help="Ingest every registered dataset and this project's own runs (cached_runs/).")
 @store_option
 @click.option("--replace", is_flag=True, help="Replace stored runs whose content differs.")
 def ingest(source: str | None, defaults: bool, store_path: Path | None, replace: bool) -> None:
-    """Load runs into the store: a registered dataset, a user file/folder, or all datasets.
+    """Load runs into the store: a registered dataset, a user file/folder, or all defaults.
+
+    --defaults = every registered public dataset plus this project's own runs (canonical run
+    folders under cached_runs/, made by `workbench collect`).
 
     Every run of one call goes in in ONE transaction: on any error (bad file, checksum,
     run id clash) the store is left exactly as it was. Re-ingesting the same content is a
@@ -233,6 +237,10 @@ def ingest(source: str | None, defaults: bool, store_path: Path | None, replace:
             for ds in bar:
                 bar.set_postfix_str(ds.name)
                 bundles.extend(read_dataset(ds))
+        from workbench.importers.own_runs import own_run_dirs
+
+        for folder in own_run_dirs():
+            bundles.extend(_read_user_path(folder))
     else:
         assert source is not None
         bundles = _resolve(source)

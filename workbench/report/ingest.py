@@ -10,24 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from workbench.importers.own_runs import OWN_RUNS_DIR, own_run_dirs
 from workbench.report.settings import Progress, step
 from workbench.sources import DATASETS
 
 if TYPE_CHECKING:
     from workbench.store import RunStore
-
-OWN_RUNS_DIR = Path("cached_runs")
-"""Where this project's own runs (written by `workbench collect`) live as canonical folders."""
-
-
-def own_run_dirs(root: Path = OWN_RUNS_DIR) -> list[Path]:
-    """Canonical run folders (with a run.json) anywhere under `root`, sorted; hidden folders
-    (the download cache, collection journals) are skipped."""
-    if not root.is_dir():
-        return []
-    return sorted(p.parent for p in root.rglob("run.json")
-                  if not any(part.startswith(".") for part in p.relative_to(root).parts))
-
 
 def missing_runs(
     store: RunStore,
