@@ -176,8 +176,9 @@ def test_ingest_defaults_takes_own_runs_under_cached_runs(
     from workbench.store import write_bundle_parquet
 
     monkeypatch.chdir(tmp_path)
-    write_bundle_parquet(small_bundle("synthetic/own"), tmp_path / "cached_runs" / "own" / "a")
-    write_bundle_parquet(small_bundle("synthetic/hidden"), tmp_path / "cached_runs" / ".cache" / "b")
+    own = tmp_path / "cached_runs"
+    write_bundle_parquet(small_bundle("synthetic/own"), own / "own" / "a")
+    write_bundle_parquet(small_bundle("synthetic/hidden"), own / ".cache" / "b")
     monkeypatch.setattr(data_cli, "list_datasets", lambda: [])
     code, out, err = _run(cli, "ingest", "--defaults", "--store", str(tmp_path / "s.duckdb"))
     assert code == 0, err
