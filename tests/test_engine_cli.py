@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.store_helpers import run_cli
-from workbench.store import OutcomeScore, Problem, Run, RunBundle, RunStore, Sample
+from workbench.store import OutcomeScore, Problem, Run, RunBundle, RunStore, Sample, TreeNode
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +32,18 @@ def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
             run=Run("toy/r", "toy", "toy-model", "synthetic", policy_params=1e9,
                     meta={"verifier_params": {"orm": 2e9}}),
             problems=problems, samples=samples, outcome_scores=scores,
+        ))
+        # SYNTHETIC tree run "toy/tree": one root with 2 cached terminal children
+        store.ingest(RunBundle(
+            run=Run("toy/tree", "toy", "toy-model", "synthetic"),
+            problems=problems[:1],
+            tree_nodes=[
+                TreeNode("p0", "root", None, 0, expanded=True),
+                TreeNode("p0", "a", "root", 1, score=0.9, is_terminal=True, answer_key="1",
+                         is_correct=True),
+                TreeNode("p0", "b", "root", 1, score=0.2, is_terminal=True, answer_key="2",
+                         is_correct=False),
+            ],
         ))
     return path
 
@@ -103,6 +115,13 @@ def test_budget_past_the_pool_is_refused_then_flagged_with_replacement(run: Invo
                          "--with-replacement")
     assert code == 0 and "BIASED: resampled with replacement" in out
     assert "warning: pass_at_k on run 'toy/r' resamples WITH replacement" in err
+
+
+def test_tree_replay_with_no_coverable_problem_is_one_clear_line(run: Invoke) -> None:
+    code, out, _ = run("toy/tree", "--strategy", "beam", "--budgets", "2", "--param", "width=2")
+    assert code == 0 and "100.00%" in out  # both children drawn: the 0.9-scored correct one wins
+    code, _, err = run("toy/tree", "--strategy", "beam", "--budgets", "4", "--param", "width=2")
+    assert code == 2 and "beam could replay no problem of toy/tree at budgets 4" in err
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -234,6 +234,13 @@ def simulate_command(
         grid = _budgets(budgets, None if sizes is None else int(np.min(sizes)))
         gen = np.random.default_rng(seed)
         curve = simulate(data, strategy, grid, rng=gen, replace=replace)
+        if curve.per_problem.shape[0] == 0:
+            from workbench.errors import StrategyError
+
+            raise StrategyError(
+                f"{strategy.name} could replay no problem of {run} at budgets "
+                f"{', '.join(map(str, grid))} from the cache (coverage 0): the cached tree has "
+                "too few expanded children for them; try smaller budgets or another width")
         boot = None
         if n_resamples:
             with progress_hook("bootstrap", enabled=not as_json,
