@@ -414,22 +414,18 @@ class RunStore:
                 f"run {run_id!r} has no verifier {verifier!r}; it has: "
                 + (", ".join(kinds) or "none")
             )
-        score = "NULL::DOUBLE"
-        if verifier is not None:
-            score = "outcome_score" if kinds[verifier] == "outcome" else f"agg_{agg}"
-        sql = f"""SELECT problem_id, sample_idx, answer_key, is_correct, output_tokens,
-                         prompt_tokens, chain_id, revision_idx, {score} AS score
+        columns = ("problem_id, sample_idx, answer_key, is_correct, output_tokens, prompt_tokens, "
+                   "chain_id, revision_idx")
+        if verifier is None:
+            # no scores wanted: read the samples themselves (pool_all holds NULL-verifier rows
+            # only for runs that no verifier scored)
+            sql = f"""SELECT {columns}, NULL::DOUBLE AS score FROM samples
+                      WHERE run_id = ? ORDER BY problem_id, sample_idx"""
+            return self.query(sql, [run_id]).to_arrow()
+        score = "outcome_score" if kinds[verifier] == "outcome" else f"agg_{agg}"
+        sql = f"""SELECT {columns}, {score} AS score
                   FROM pool(?, ?) ORDER BY problem_id, sample_idx"""
-        tbl = self.query(sql, [run_id, verifier]).to_arrow()
-        if verifier is None and tbl.num_rows == 0:
-            # runs with verifiers have no NULL-verifier rows in pool_all
-            tbl = self.query(
-                """SELECT problem_id, sample_idx, answer_key, is_correct, output_tokens,
-                          prompt_tokens, chain_id, revision_idx, NULL::DOUBLE AS score
-                   FROM samples WHERE run_id = ? ORDER BY problem_id, sample_idx""",
-                [run_id],
-            ).to_arrow()
-        return tbl
+        return self.query(sql, [run_id, verifier]).to_arrow()
 
     # -- export / import --------------------------------------------------------------------
     def load_bundle(self, run_id: str) -> RunBundle:
