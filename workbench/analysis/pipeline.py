@@ -1,6 +1,6 @@
 """The analysis behind a report: one run's curves, bins, policy, plans, laws and exchange.
 
-One code path serves `workbench report RUN`, `workbench demo` (`workbench.report.demo`) and the
+One code path serves `workbench report RUN`, `workbench demo` (`workbench.analysis.demo`) and the
 notebooks: each step here calls the engine and the analysis layer and returns typed results;
 `workbench.report.render` turns them into a `Report`. Nothing here prints; long steps call
 `progress(step)` so the CLI can draw a bar.
@@ -33,13 +33,13 @@ from workbench.analysis.bins import Bins
 from workbench.analysis.candidates import candidate_curves, load_strategies
 from workbench.analysis.exchange import ORACLE_NOTE, ExchangeResult, exchange_runs
 from workbench.analysis.inputs import bins_for_run, counts_curve
+from workbench.analysis.labelled import LabelledCurve
+from workbench.analysis.lawfits import MIN_CURVE_POINTS, LawFit, counts_laws, curve_law
 from workbench.analysis.planner import Plan, plan
 from workbench.analysis.policy import PolicyResult, compute_optimal_policy
+from workbench.analysis.settings import Notes, Progress, Settings, power_budgets, step
 from workbench.engine import CountsPool, RunData, bootstrap_curve, load_run_data, simulate
 from workbench.errors import BudgetError, CoverageWarning, FitError, StrategyError
-from workbench.report.frames import LabelledCurve
-from workbench.report.lawfits import MIN_CURVE_POINTS, LawFit, counts_laws, curve_law
-from workbench.report.settings import Notes, Progress, Settings, power_budgets, step
 from workbench.sources import DATASETS
 
 if TYPE_CHECKING:
