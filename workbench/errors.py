@@ -98,3 +98,8 @@ class DegenerateDataWarning(WorkbenchWarning):
 
 class CoverageWarning(WorkbenchWarning):
     """A tree replay could not cover every problem from the cache."""
+
+
+class SignedScoreWarning(WorkbenchWarning):
+    """Verifier scores below zero summed as votes: an answer backed by more samples LOSES
+    votes, so weighted best-of-N may prefer a lone sample; choose a score transform."""
