@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from tests import browser
 from tests.report_helpers import copy_store, real_store_path, third_party_texts
+from workbench.analysis.demo import DEMO_RUNS, PUBLISHED_GAME24
 from workbench.cli import cli
 from workbench.report import Settings, analyse_run, ensure_ingested, missing_runs, run_report
-from workbench.report.demo import DEMO_RUNS, PUBLISHED_GAME24
 from workbench.store import Problem, Run, RunBundle, RunStore, Sample, write_bundle_parquet
 
 HOSTILE = "</script><script>alert('pwned')</script><img src=x onerror=alert(1)>"
