@@ -98,3 +98,9 @@ class DegenerateDataWarning(WorkbenchWarning):
 
 class CoverageWarning(WorkbenchWarning):
     """A tree replay could not cover every problem from the cache."""
+
+
+class DegenerateBinWarning(WorkbenchWarning):
+    """A difficulty bin that cannot carry a per-bin verdict: its problems do not differ in the
+    binning statistic (no spread), or they have too few samples each to place them in a bin
+    (`workbench.analysis.bin_checks`)."""
