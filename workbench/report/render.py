@@ -1,7 +1,7 @@
 """Analysis results -> `Report` sections: the per-run report and the demo report.
 
 Each `add_*` function appends one section to a `Report` from results computed by
-`workbench.report.pipeline` / `workbench.report.demo`, through the tidy frames of
+`workbench.analysis.pipeline` / `workbench.analysis.demo`, through the tidy frames of
 `workbench.report.frames` and the chart builders of `workbench.report.charts` (the same ones
 the notebooks use). Every number comes from a result object; text from models appears only in
 `add_examples`, escaped, and only for runs this project generated (the pipeline decides).
@@ -26,11 +26,11 @@ from workbench.report import frames as fr
 from workbench.report.html import Report
 
 if TYPE_CHECKING:
+    from workbench.analysis.demo import DemoResult, Game24
     from workbench.analysis.exchange import ExchangeResult
-    from workbench.report.demo import DemoResult, Game24
-    from workbench.report.frames import LabelledCurve
-    from workbench.report.lawfits import LawFit
-    from workbench.report.pipeline import Provenance, RunAnalysis
+    from workbench.analysis.labelled import LabelledCurve
+    from workbench.analysis.lawfits import LawFit
+    from workbench.analysis.pipeline import Provenance, RunAnalysis
 
 REAL = "real data: measured on cached samples, 95% bootstrap CIs over problems"
 ORACLE = "oracle: pass@k picks with the gold answer, an upper bound for any real selection"
