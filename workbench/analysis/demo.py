@@ -255,14 +255,8 @@ def demo_summary(res: DemoResult) -> list[str]:
             f"with RM-72B @{top} = {_acc(wb, -1)}; majority @{top} = {_acc(mj, -1)}; "
             f"@1 = {_acc(wb, 0)}"
         )
-    if m.policy is not None:
-        grid = m.policy.grid
-        e = m.policy.entry("all", float(grid[grid.size // 2]))
-        lines.append(
-            f"compute-optimal policy per difficulty bin @{e.budget:g} generations: "
-            f"{e.accuracy:.3f} [{e.ci[0]:.3f}, {e.ci[1]:.3f}] vs baseline {e.baseline_accuracy:.3f}"
-            f", efficiency {e.efficiency_text}"
-        )
+    if m.headline is not None:  # the line `workbench optimize RUN --seed S` prints
+        lines.append(m.headline.text())
     if m.plans:
         p = m.plans[0].plan
         lines.append(f"plan: {p.requested:g} {p.unit}/question on average -> accuracy "
