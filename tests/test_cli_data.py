@@ -175,8 +175,10 @@ def test_ingest_defaults_takes_own_runs_under_cached_runs(
 ) -> None:
     from workbench.store import write_bundle_parquet
 
-    monkeypatch.chdir(tmp_path)
+    from workbench.importers import own_runs
+
     own = tmp_path / "cached_runs"
+    monkeypatch.setattr(own_runs, "OWN_RUNS_DIR", own)
     write_bundle_parquet(small_bundle("synthetic/own"), own / "own" / "a")
     write_bundle_parquet(small_bundle("synthetic/hidden"), own / ".cache" / "b")
     monkeypatch.setattr(data_cli, "list_datasets", lambda: [])
@@ -189,7 +191,9 @@ def test_ingest_defaults_takes_own_runs_under_cached_runs(
 def test_ingest_defaults_real_mirror(
     mirror: Path, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)  # no own runs: exactly the registered datasets
+    from workbench.importers import own_runs
+
+    monkeypatch.setattr(own_runs, "OWN_RUNS_DIR", None)  # exactly the registered datasets
     store = tmp_path / "real.duckdb"
     code, out, err = _run(cli, "ingest", "--defaults", "--store", str(store))
     assert code == 0, err

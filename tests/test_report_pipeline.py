@@ -86,6 +86,7 @@ def test_demo_reproduces_published_game24_sampling_numbers(demo: dict[str, objec
         assert cells[i + 2] == f"{published:.3f}", f"{method}: logs give {cells[i + 2]}"
 
 
+@pytest.mark.browser
 def test_demo_page_renders_offline_in_chromium(demo: dict[str, object]) -> None:
     check = browser.check_page(Path(str(demo["out"])))
     assert check.console_errors == []
@@ -125,6 +126,13 @@ def test_per_run_report_for_registered_run(tmp_path: Path) -> None:
     acc = {lc.label: lc.curve.accuracy for lc in a.curves}
     assert acc["majority vote"][-1] == pytest.approx(0.09)
     assert acc["pass@k (oracle)"][-1] == pytest.approx(0.49)
+
+
+@pytest.mark.browser
+def test_per_run_report_renders_offline_in_chromium(tmp_path: Path) -> None:
+    with RunStore(real_store_path(), read_only=True) as store:
+        a = analyse_run(store, DEMO_RUNS["cot"], Settings.quick())
+    out = run_report(a).write(tmp_path / "cot.html")
     check = browser.check_page(out)
     assert check.console_errors == [] and check.rendered_charts == check.total_charts > 0
 
@@ -171,6 +179,11 @@ def test_committed_demo_report_is_complete_and_quotes_no_third_party_text() -> N
         assert any(h.startswith(section) for h in heads), f"missing section {section!r}"
     for name, text in third_party_texts().items():
         assert text not in page and html.escape(text) not in page, f"{name} quoted"
+
+
+@pytest.mark.browser
+def test_committed_demo_report_renders_offline_in_chromium() -> None:
+    path = Path(__file__).resolve().parents[1] / "reports" / "demo.html"
     check = browser.check_page(path)
     assert check.console_errors == [] and check.failed_charts == []
     assert check.rendered_charts == check.total_charts >= 15

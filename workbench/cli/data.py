@@ -216,6 +216,12 @@ def _report_ingest(results: Sequence[IngestResult]) -> None:
 def ingest(source: str | None, defaults: bool, store_path: Path | None, replace: bool) -> None:
     """Load runs into the store: a registered dataset, a user file/folder, or all defaults.
 
+    A user file or folder may be a canonical run (what `workbench export` writes),
+    search-and-learn rows, an inspect_ai log (.eval or .json), lm-evaluation-harness
+    --log_samples output (samples_<task>_<time>.jsonl, repeats included), or OpenAI-compatible
+    outputs with any n (Batch output lines or chat.completion objects, with a problems.jsonl
+    beside them for questions and gold answers). The format is detected.
+
     --defaults = every registered public dataset plus this project's own runs (canonical run
     folders under cached_runs/, made by `workbench collect`).
 
@@ -228,6 +234,8 @@ def ingest(source: str | None, defaults: bool, store_path: Path | None, replace:
       workbench ingest --defaults
       workbench ingest qwen25-math-rm
       workbench ingest my_runs/ --store my.duckdb
+      workbench ingest logs/2026-01-01T00-00-00_gsm8k_abc.eval
+      workbench ingest lm_eval_out/my-model/
     """
     if defaults == (source is not None):
         raise click.UsageError("give either SOURCE_OR_PATH or --defaults (not both)")
