@@ -31,12 +31,12 @@ STRATEGY_PARAMS: dict[str, tuple[tuple[str, object], ...]] = {
     "bfs": (("select", "top"), ("max_depth", None)),
     "dvts": (("width", 4), ("draws", 1000), ("max_depth", None)),
     "lookahead": (("width", 4), ("depth", 1), ("draws", 1000), ("max_depth", None)),
-    "majority": (("draws", 1000),),
+    "majority": (("draws", 1000), ("enumeration_limit", 65536)),
     "pass_at_attempts": (),
     "pass_at_k": (),
     "revisions": (("ratio", 4), ("select", "majority"), ("draws", 1000)),
-    "weighted_bon": (("draws", 1000),),
+    "weighted_bon": (("draws", 1000), ("transform", "none"), ("enumeration_limit", None)),
 }
 """Each strategy's hyper-parameters and defaults, as `simulate --params KEY=VALUE` sets them
-(the signature of workbench.engine.STRATEGIES[name] less n_jobs and progress, which the CLI
-passes itself)."""
+(the signature of workbench.engine.STRATEGIES[name] less n_jobs, progress and estimator, which
+the CLI sets from --n-jobs, its progress bars and --estimator)."""
