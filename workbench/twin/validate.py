@@ -226,7 +226,7 @@ def validate(
         for j, p in enumerate(preds):
             pred[i, j], low[i, j], high[i, j] = p.mean, p.low, p.high
         if progress is not None:
-            progress(1)
+            progress(i + 1, n_splits)
     return Validation(run_id=pool.run_id, fit_size=fit_size, full_size=full, strategies=strats,
                       budgets=grid, real=real, pred=pred, low=low, high=high,
                       confidence=confidence, n_draws=n_draws)
