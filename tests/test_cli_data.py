@@ -175,8 +175,10 @@ def test_ingest_defaults_takes_own_runs_under_cached_runs(
 ) -> None:
     from workbench.store import write_bundle_parquet
 
-    monkeypatch.chdir(tmp_path)
+    from workbench.importers import own_runs
+
     own = tmp_path / "cached_runs"
+    monkeypatch.setattr(own_runs, "OWN_RUNS_DIR", own)
     write_bundle_parquet(small_bundle("synthetic/own"), own / "own" / "a")
     write_bundle_parquet(small_bundle("synthetic/hidden"), own / ".cache" / "b")
     monkeypatch.setattr(data_cli, "list_datasets", lambda: [])
@@ -189,7 +191,9 @@ def test_ingest_defaults_takes_own_runs_under_cached_runs(
 def test_ingest_defaults_real_mirror(
     mirror: Path, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)  # no own runs: exactly the registered datasets
+    from workbench.importers import own_runs
+
+    monkeypatch.setattr(own_runs, "OWN_RUNS_DIR", None)  # exactly the registered datasets
     store = tmp_path / "real.duckdb"
     code, out, err = _run(cli, "ingest", "--defaults", "--store", str(store))
     assert code == 0, err
@@ -225,3 +229,39 @@ def test_ingest_defaults_real_mirror(
     code, out, _ = _run(cli, "ingest", "reflexion", "--store", str(store))
     assert code == 0 and out.count("already present") == 2 + 1
     assert snapshot(store) == before
+
+
+# -- export -----------------------------------------------------------------------------------
+def test_export_then_ingest_round_trips_exactly(cli: Cli, tmp_path: Path) -> None:
+    """`workbench export RUN DIR` writes what `workbench ingest DIR` reads back unchanged
+    (synthetic run)."""
+    from workbench.importers import read_path
+
+    from .store_helpers import round_trip_bundle
+
+    bundle = round_trip_bundle()
+    src = tmp_path / "a.duckdb"
+    with RunStore(src) as store:
+        store.ingest(bundle)
+        digest = store.query("SELECT content_hash FROM runs").to_pylist()[0]["content_hash"]
+    out_dir = tmp_path / "exported"
+    code, out, err = _run(cli, "export", bundle.run.run_id, str(out_dir), "--store", str(src),
+                          "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["content_hash"] == digest == bundle.content_hash()
+    assert "run.json" in report["files"] and "samples.parquet" in report["files"]
+    [back] = read_path(out_dir)
+    assert back.run == bundle.run and back.content_hash() == digest
+    # into a fresh store: the same content hash and the same rows
+    dst = tmp_path / "b.duckdb"
+    code, out, err = _run(cli, "ingest", str(out_dir), "--store", str(dst))
+    assert code == 0 and out.startswith(f"created          {bundle.run.run_id}"), err
+    assert snapshot(dst)["samples"] == snapshot(src)["samples"]
+    with RunStore(dst, read_only=True) as store:
+        assert store.load_bundle(bundle.run.run_id).content_hash() == digest
+    # a non-empty target and an unknown run: one line, exit 2, nothing written
+    code, out, err = _run(cli, "export", bundle.run.run_id, str(out_dir), "--store", str(src))
+    assert code == 2 and err.startswith(f"error: {out_dir}: exists and is not an empty")
+    code, out, err = _run(cli, "export", "nope", str(tmp_path / "x"), "--store", str(src))
+    assert code == 2 and "no run 'nope'" in err and not (tmp_path / "x").exists()

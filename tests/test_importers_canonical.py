@@ -263,7 +263,7 @@ def test_search_and_learn_duplicate_problem(tmp_path: Path) -> None:
 def test_unrecognised_inputs_list_the_accepted_formats(tmp_path: Path) -> None:
     other = tmp_path / "other.jsonl"
     other.write_text(json.dumps({"question": "?", "responses": []}) + "\n")
-    with pytest.raises(InputError, match="lacks the search-and-learn columns") as info:
+    with pytest.raises(InputError, match="is neither a search-and-learn row") as info:
         read_path(other)
     assert info.value.file == str(other) and "canonical-jsonl" in str(info.value)
     csv = tmp_path / "runs.csv"
@@ -272,4 +272,5 @@ def test_unrecognised_inputs_list_the_accepted_formats(tmp_path: Path) -> None:
         read_path(csv)
     with pytest.raises(InputError, match="no such file"):
         read_path(tmp_path / "missing")
-    assert set(FORMATS) == {"canonical-jsonl", "canonical-parquet", "search-and-learn"}
+    assert set(FORMATS) == {"canonical-jsonl", "canonical-parquet", "search-and-learn",
+                            "inspect-log", "lm-eval-samples", "openai-outputs"}

@@ -69,6 +69,7 @@ def test_export_images_png_and_svg(tmp_path) -> None:
         r.export_images(tmp_path, fmt="gif")
 
 
+@pytest.mark.browser
 def test_report_renders_offline_in_headless_chromium(tmp_path) -> None:
     out = _report().write(tmp_path / "r.html")
     check = browser.check_page(out)

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from tests import browser
 from tests.report_helpers import copy_store, real_store_path, third_party_texts
+from workbench.analysis.demo import DEMO_RUNS, PUBLISHED_GAME24
 from workbench.cli import cli
 from workbench.report import Settings, analyse_run, ensure_ingested, missing_runs, run_report
-from workbench.report.demo import DEMO_RUNS, PUBLISHED_GAME24
 from workbench.store import Problem, Run, RunBundle, RunStore, Sample, write_bundle_parquet
 
 HOSTILE = "</script><script>alert('pwned')</script><img src=x onerror=alert(1)>"
@@ -52,7 +52,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 
 def _headings(page: str) -> list[str]:
     body = page.split("</head>", 1)[1]  # the inlined Vega bundle holds "<h1>" in its code
-    return [html.unescape(h) for h in re.findall(r"<h[1-4]>(.*?)</h[1-4]>", body)]
+    return [html.unescape(h) for h in re.findall(r"<h[1-4][^>]*>(.*?)</h[1-4]>", body)]
 
 
 def test_demo_command_writes_report_and_prints_summary(demo: dict[str, object]) -> None:
@@ -86,6 +86,7 @@ def test_demo_reproduces_published_game24_sampling_numbers(demo: dict[str, objec
         assert cells[i + 2] == f"{published:.3f}", f"{method}: logs give {cells[i + 2]}"
 
 
+@pytest.mark.browser
 def test_demo_page_renders_offline_in_chromium(demo: dict[str, object]) -> None:
     check = browser.check_page(Path(str(demo["out"])))
     assert check.console_errors == []
@@ -125,6 +126,13 @@ def test_per_run_report_for_registered_run(tmp_path: Path) -> None:
     acc = {lc.label: lc.curve.accuracy for lc in a.curves}
     assert acc["majority vote"][-1] == pytest.approx(0.09)
     assert acc["pass@k (oracle)"][-1] == pytest.approx(0.49)
+
+
+@pytest.mark.browser
+def test_per_run_report_renders_offline_in_chromium(tmp_path: Path) -> None:
+    with RunStore(real_store_path(), read_only=True) as store:
+        a = analyse_run(store, DEMO_RUNS["cot"], Settings.quick())
+    out = run_report(a).write(tmp_path / "cot.html")
     check = browser.check_page(out)
     assert check.console_errors == [] and check.rendered_charts == check.total_charts > 0
 
@@ -171,6 +179,11 @@ def test_committed_demo_report_is_complete_and_quotes_no_third_party_text() -> N
         assert any(h.startswith(section) for h in heads), f"missing section {section!r}"
     for name, text in third_party_texts().items():
         assert text not in page and html.escape(text) not in page, f"{name} quoted"
+
+
+@pytest.mark.browser
+def test_committed_demo_report_renders_offline_in_chromium() -> None:
+    path = Path(__file__).resolve().parents[1] / "reports" / "demo.html"
     check = browser.check_page(path)
     assert check.console_errors == [] and check.failed_charts == []
     assert check.rendered_charts == check.total_charts >= 15

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from tests.analysis.synthetic import curve, noisy_rows
-from workbench.analysis.efficiency import LOWER, NONE, UPPER, efficiency_ratio, required_budget
+from workbench.analysis.efficiency import LOWER, NONE, UPPER, efficiency_ratio
 from workbench.analysis.policy import (
     ALL,
     _assign_folds,
     _crossfit,
+    _demo_curves,
     compute_optimal_policy,
 )
 
@@ -157,30 +158,100 @@ def test_k_fold_option() -> None:
 def test_log_budget_interpolation_by_hand() -> None:
     grid = np.array([1.0, 2.0, 4.0, 8.0])
     base = np.array([0.2, 0.4, 0.5, 0.6])
-    # 0.45 lies half way between budgets 2 and 4 -> 2^(1.5) = sqrt(8) in log-budget
-    r = required_budget(grid, base, np.array([0.45]))
-    assert r.budget[0] == pytest.approx(np.sqrt(8.0), rel=1e-12)
-    # policy at budget 2 with accuracy 0.45 -> ratio sqrt(8)/2 = sqrt(2)
-    eff = efficiency_ratio(grid, base, np.array([0.3, 0.45, 0.6, 0.6]))
-    # at 8 the policy's 0.6 was already reached at 4 (plateau): 8 / 4
-    np.testing.assert_allclose(eff.budget, [2 ** 0.5, 2 ** 0.5, 2.0, 2.0], rtol=1e-12)
-    # a saturated bin (both at 100% from budget 1) is 1, not "the baseline needs 1/8"
+    # at 2 the policy's 0.45 lies half way between the baseline's 0.4 (at 2) and 0.5 (at 4):
+    # 2^(1.5) in log-budget, ratio 2^1.5 / 2 = sqrt(2)
+    eff = efficiency_ratio(grid, base, np.array([0.2, 0.45, 0.6, 0.6]))
+    # at 4, 0.6 is reached by the baseline at 8 exactly: 2; at 8 both are 0.6: exactly 1 (the
+    # old code credited the policy with the start of its plateau and said 2)
+    np.testing.assert_allclose(eff.budget, [1.0, 2 ** 0.5, 2.0, 1.0], rtol=1e-12)
+    assert eff.bound.tolist() == [0, 0, 0, 0]
+    # a saturated bin (both at 100% from budget 1) is 1
     eff = efficiency_ratio(grid, np.ones(4), np.ones(4))
     assert eff.budget.tolist() == [1.0] * 4 and eff.bound.tolist() == [0] * 4
-    # both curves above the target before the grid starts: not identified ...
-    eff = efficiency_ratio(grid, np.array([0.5, 0.4, 0.6, 0.7]), np.array([0.6, 0.45, 0.6, 0.7]))
-    assert eff.bound[1] == NONE
-    # ... unless the curves coincide up to there: then exactly 1 (a falling majority curve)
+    # a falling curve compared with itself: exactly 1 everywhere
     falling = np.array([0.5, 0.4, 0.3, 0.2])
     eff = efficiency_ratio(grid, falling, falling)
     assert eff.budget.tolist() == [1.0] * 4 and eff.bound.tolist() == [0] * 4
-    # a dip is ignored: [0.2, .5, .4, .6] -> running max [.2, .5, .5, .6];
-    # 0.45 lies 5/6 of the way from budget 1 to 2 in accuracy -> 2^(5/6)
-    r = required_budget(grid, np.array([0.2, 0.5, 0.4, 0.6]), np.array([0.45]))
-    assert r.budget[0] == pytest.approx(2 ** (5 / 6), rel=1e-12)
-    # out of range: never reached -> lower bound at the grid end; below the start -> upper
-    r = required_budget(grid, base, np.array([0.7, 0.1]))
-    assert r.budget.tolist() == [8.0, 1.0] and r.bound.tolist() == [LOWER, UPPER]
+    # out of range: a win the baseline never reaches -> lower bound x_max / x; a loss the
+    # baseline stays above down to the grid start -> upper bound x_min / x
+    eff = efficiency_ratio(grid, base, np.array([0.7, 0.1, 0.45, 0.1]))
+    assert eff.budget[0] == 8.0 and eff.bound[0] == LOWER
+    assert eff.budget[1] == 0.5 and eff.bound[1] == UPPER
+    # a loss at 4 (0.45 < 0.5): the baseline, followed down from 4, falls to 0.45 half way
+    # to 2: 2^1.5 / 4
+    assert eff.budget[2] == pytest.approx(2 ** 1.5 / 4, rel=1e-12) and eff.bound[2] == 0
+    assert eff.budget[3] == 1 / 8 and eff.bound[3] == UPPER
+    # no monotonisation: a dipping baseline [.2, .5, .4, .6] is followed from x as it is; at 4
+    # the policy's 0.45 beats 0.4 and the baseline climbs to it 1/4 of the way to 8: 2^(1/4)
+    eff = efficiency_ratio(grid, np.array([0.2, 0.5, 0.4, 0.6]), np.array([0.2, 0.5, 0.45, 0.6]))
+    assert eff.budget[2] == pytest.approx(2 ** 0.25, rel=1e-12)
+    # NaN where either curve is missing at x
+    eff = efficiency_ratio(grid, np.array([np.nan, 0.4, 0.5, 0.6]), np.array([0.3, 0.4, 0.5, 0.6]))
+    assert np.isnan(eff.budget[0]) and eff.bound[0] == NONE
+
+
+def test_policy_that_loses_reports_ratio_below_one_and_a_loss() -> None:
+    # Hand-worked loss. 10 problems, one bin, 2 folds of 5. At budget 4 the baseline scores 0.5
+    # on every problem; "lucky" scores 0.45 except 1.0 on problem p0. The fold split that
+    # trains on p0 sees lucky at (4 * 0.45 + 1) / 5 = 0.56 > 0.5, picks it and scores it on
+    # the other five problems (0.45 each); the other fold trains without p0 and keeps the
+    # baseline (0.5). Every split: (5 * 0.45 + 5 * 0.5) / 10 = 0.475, a gain of -0.025. The
+    # baseline [.3, .4, .5, .6] falls to 0.475 a quarter of the way from 4 down to 2, at
+    # 4 / 2^0.25: ratio 2^-0.25 = 0.841, a loss shown as a loss (the old code said 1.00x).
+    n = 10
+    base = curve("base", np.tile([0.3, 0.4, 0.5, 0.6], (n, 1)))
+    pp = np.tile([0.3, 0.4, 0.45, 0.6], (n, 1))
+    pp[0, 2] = 1.0
+    lucky = curve("lucky", pp)
+    res = compute_optimal_policy([base, lucky], np.zeros(n, int), rng=0, n_resamples=200,
+                                 splits=20)
+    e = res.entry("0", 4)
+    assert e.label == "lucky"  # chosen on all problems (in-sample 0.505): optimistic
+    assert e.accuracy == pytest.approx(0.475, abs=1e-12)
+    assert e.gain == pytest.approx(-0.025, abs=1e-12)
+    assert e.efficiency == pytest.approx(2 ** -0.25, rel=1e-12) and e.efficiency < 1
+    assert e.efficiency_bound == "exact"
+    assert e.efficiency_ci[0] <= e.efficiency <= e.efficiency_ci[1]
+    assert e.gain_ci[0] <= e.gain <= e.gain_ci[1]
+    assert e.efficiency_text == "0.84x"
+
+
+def test_ratio_is_exactly_one_when_the_policy_is_the_baseline() -> None:
+    rng = np.random.default_rng(3)
+    pp = np.sort(rng.uniform(size=(60, 4)), axis=1)
+    pp[:, 3] = pp[:, 2]  # a plateau: the old code divided by its start
+    base = curve("base", pp)
+    res = compute_optimal_policy([base], rng.integers(0, 3, 60), rng=0, n_resamples=50)
+    for e in res.entries:
+        assert e.efficiency == 1.0 and e.efficiency_bound == "exact"
+        assert e.efficiency_ci == (1.0, 1.0) and e.gain == 0.0
+        assert e.verdict == "no significant difference"
+
+
+def test_point_estimate_is_the_mean_over_splits_and_lies_in_its_ci() -> None:
+    base, better = _demo_curves()
+    rng = np.random.default_rng(5)
+    noisy = curve("noisy", np.clip(base.per_problem + rng.normal(0, 0.2, base.per_problem.shape),
+                                   0, 1))
+    bins = ["easy", "hard"] * 20
+    cands = [base, better, noisy]
+    res = compute_optimal_policy(cands, bins, rng=1, n_resamples=300, splits=20)
+    for e in res.entries:
+        for value, ci in ((e.accuracy, e.ci), (e.baseline_accuracy, e.baseline_ci),
+                          (e.gain, e.gain_ci), (e.efficiency, e.efficiency_ci)):
+            assert ci[0] <= value <= ci[1], (e.bin, e.budget, value, ci)
+    # the point is the mean of the 20 splits the generator draws first, each cross-fitted
+    gen = np.random.default_rng(1)
+    bin_idx = np.array([0, 1] * 20)
+    fold_of = _assign_folds(bin_idx, 2, 2, gen, 20)
+    a = np.stack([c.per_problem for c in cands], axis=1)
+    pol, _ = _crossfit(a, np.ones((2, 3, 4), bool), bin_idx, 2, np.ones((20, 40)), fold_of, 2)
+    assert pol.shape == (20, 2, 4) and np.ptp(pol, axis=0).max() > 0  # the splits differ
+    for g, budget in enumerate(GRID):
+        assert res.entry("hard", budget).accuracy == pytest.approx(pol[:, 1, g].mean() / 20,
+                                                                   abs=1e-12)
+    assert res.splits == 20
+
 
 
 def test_efficiency_ratio_reported_with_bound_when_the_baseline_never_gets_there() -> None:

@@ -1,29 +1,33 @@
-"""Efficiency ratio: how much more budget the baseline needs to match an accuracy.
+"""Efficiency ratio: how much budget the baseline needs to match the policy's accuracy.
 
 Snell et al. (2024) report that a compute-optimal policy matches best-of-N weighted with about
 4x less test-time compute. Here that number is computed, not read off a plot. At grid budget x
-the policy reaches accuracy a = policy(x); the ratio is
+the (cross-fitted) policy reaches accuracy a = policy(x); the ratio is
 
-    budget the baseline needs to reach a  /  budget the policy needs to reach a,
+    budget b at which the baseline reaches a  /  x,
 
-each found by inverting that curve at a, interpolating linearly in log-budget between grid
-points (accuracy curves are close to linear in log N over a grid of powers of two). The policy
-needs x itself wherever its curve still rises; where it has plateaued (both curves at 100% on
-easy problems, say) it needs the first budget of the plateau, so a saturated bin gives 1, not
-the meaningless "baseline needs 1/8 of the budget". Both curves are made monotone first
-(running maximum over the grid): "the budget a curve needs" is the smallest budget at which it
-has reached the accuracy, so a dip at a larger budget (majority voting can dip) does not create
-a second crossing. Where the two curves coincide on every grid budget up to x (the baseline
-as the only candidate, say) the ratio is exactly 1, whatever their shape.
+read off both curves AS THEY ARE: neither is monotonised and the policy is not credited with an
+earlier budget at which its curve was already as high. So the ratio says the same as the gain
+at x: above 1 exactly when the policy beats the baseline at x, below 1 when it loses (a loss is
+a loss), and exactly 1 when the two are equal at x (in particular when the policy is the
+baseline).
 
-Targets outside a curve's range cannot be inverted without extrapolating, which this module
-never does: a target the baseline never reaches within the grid gives the largest grid budget and
-the bound "lower" (the true ratio is at least the value); a target the curve already exceeds at
-its smallest grid budget gives that budget and the bound "upper" for the required budget. When
-both required budgets are such upper bounds the ratio is not identified ("none").
+b is found by following the baseline's curve from x, interpolating linearly in log-budget
+between grid points (accuracy curves are close to linear in log N on a grid of powers of two):
 
-Every function is vectorised over leading axes, so the bootstrap inverts all its replicates at
-once.
+- the policy wins (a > baseline(x)): b is where the baseline first climbs to a at a budget above
+  x; if it never does within the grid, b is the largest grid budget and the ratio is a LOWER
+  bound (the true ratio is at least the value);
+- the policy loses (a < baseline(x)): b is where the baseline, followed down from x, first falls
+  to a; if it stays above a down to the smallest grid budget, b is that budget and the ratio is
+  an UPPER bound (at most the value).
+
+Where the baseline cannot be run at x (NaN, e.g. a token budget below its cheapest
+configuration) or the policy has no value, the ratio is NaN with the bound NONE. Nothing is
+extrapolated past the grid.
+
+Every function is vectorised over leading axes (the loop runs over the few grid budgets), so
+the bootstrap inverts all its replicates at once.
 """
 
 from __future__ import annotations
@@ -33,8 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 
 EXACT, LOWER, UPPER, NONE = 0, 1, 2, 3
-"""Codes of `RequiredBudget.bound`: an interpolated value, a lower bound, an upper bound, and
-(ratios only) not identified from the grid."""
+"""Codes of `Ratio.bound`: an interpolated value, a lower bound, an upper bound, and not
+identified (NaN)."""
 BOUND_NAMES = {EXACT: "exact", LOWER: "lower", UPPER: "upper", NONE: "none"}
 
 _TOL = 1e-12
@@ -42,96 +46,97 @@ _TOL = 1e-12
 
 
 @dataclass(frozen=True)
-class RequiredBudget:
-    """Budget the baseline needs to reach each target (same shape as the targets).
+class Ratio:
+    """Efficiency ratios with their bound codes (same shape).
 
     Attributes:
-        budget: the interpolated budget, or the grid end when the target is out of range.
-        bound: EXACT (0), LOWER (1: the baseline needs at least `budget`) or UPPER (2: at most).
+        budget: the ratio (budget the baseline needs / the policy's budget); NaN if undefined.
+        bound: EXACT (0), LOWER (1: the ratio is at least `budget`), UPPER (2: at most) or
+            NONE (3: not identified).
     """
 
     budget: np.ndarray
     bound: np.ndarray
 
 
-def required_budget(
-    grid: np.ndarray, baseline: np.ndarray, target: np.ndarray
-) -> RequiredBudget:
-    """Smallest budget at which the (monotonised) baseline reaches each target accuracy.
-
-    Args:
-        grid: (G,) increasing positive budgets.
-        baseline: (..., G) baseline accuracy at each grid budget.
-        target: (..., T) accuracies to reach; leading axes broadcast against `baseline`'s.
-
-    A target equal (within 1e-12) to the monotone curve at a grid point returns that grid budget
-    exactly; otherwise the budget is interpolated linearly in log-budget. NaN baseline entries
-    (grid budgets the baseline cannot be run at, e.g. below its cheapest configuration) are
-    skipped: a target first reached right after them gives an "upper" bound there.
-
-    >>> r = required_budget(np.array([1.0, 4.0]), np.array([0.2, 0.6]), np.array([0.4, 0.6, 0.9]))
-    >>> r.budget.round(6).tolist(), r.bound.tolist()
-    ([2.0, 4.0, 4.0], [0, 0, 1])
-    """
-    x = np.asarray(grid, dtype=float)
-    if x.ndim != 1 or x.size == 0 or np.any(x <= 0) or np.any(np.diff(x) <= 0):
-        raise ValueError("`grid` must be a non-empty increasing array of positive budgets")
-    raw = np.asarray(baseline, dtype=float)
-    curve = np.maximum.accumulate(np.where(np.isnan(raw), -np.inf, raw), axis=-1)
-    tgt = np.asarray(target, dtype=float)
-    if curve.shape[-1] != x.size:
-        raise ValueError("`baseline` must have the grid on its last axis")
-    reach = curve[..., None, :] >= tgt[..., :, None] - _TOL  # (..., T, G)
-    reached = reach.any(axis=-1)
-    i = reach.argmax(axis=-1)  # first grid point that reaches the target
-    cm_i = np.take_along_axis(curve[..., None, :], i[..., None], axis=-1)[..., 0]
-    cm_prev = np.take_along_axis(
-        curve[..., None, :], np.maximum(i - 1, 0)[..., None], axis=-1
-    )[..., 0]
-    on_point = np.abs(cm_i - tgt) <= _TOL
-    below_grid = reached & ~on_point & ((i == 0) | np.isneginf(cm_prev))
-    interp = reached & ~on_point & ~below_grid
-    logx = np.log(x)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.where(interp, (tgt - cm_prev) / (cm_i - cm_prev), 0.0)
-    log_b = np.where(interp, (1 - t) * logx[np.maximum(i - 1, 0)] + t * logx[i], logx[i])
-    budget = np.where(on_point & reached, x[i], np.exp(log_b))
-    budget = np.where(reached, budget, x[-1])
-    bound = np.full(budget.shape, EXACT, dtype=np.int8)
-    bound[~reached] = LOWER
-    bound[below_grid] = UPPER
-    nan = np.isnan(tgt) | np.isnan(raw).all(axis=-1, keepdims=True)
-    return RequiredBudget(np.where(nan, np.nan, budget), bound)
-
-
-def efficiency_ratio(
-    grid: np.ndarray, baseline: np.ndarray, policy: np.ndarray
-) -> RequiredBudget:
-    """Budget the baseline needs to reach the policy's accuracy / budget the policy needs.
+def efficiency_ratio(grid: np.ndarray, baseline: np.ndarray, policy: np.ndarray) -> Ratio:
+    """Budget the baseline needs to reach the policy's accuracy at each grid budget / that budget.
 
     Args:
         grid: (G,) increasing positive budgets at which both curves are given.
         baseline: (..., G) baseline accuracy.
-        policy: (..., G) policy accuracy at the same budgets.
+        policy: (..., G) policy accuracy at the same budgets (leading axes broadcast).
 
-    Returns the ratio at each grid budget with its bound code: LOWER, the ratio is at least
-    the value (the baseline never got there within the grid, or the policy got there before
-    the grid starts); UPPER, at most; NONE, not identified (both were there before the grid).
+    Worked example: the baseline is [0.2, 0.4, 0.5, 0.6] at budgets 1, 2, 4, 8. A policy at
+    0.45 with budget 2 beats it; the baseline reaches 0.45 half way (in accuracy) from 2 to 4,
+    so at 2^1.5 and the ratio is 2^1.5 / 2 = 1.41. A policy at 0.3 with budget 4 loses; the
+    baseline, followed down from 4, falls to 0.3 half way from 2 to 1, at 2^0.5: ratio
+    2^0.5 / 4 = 0.35. A policy at 0.7 with budget 8 is past the baseline's grid: >= 8 / 8.
 
-    >>> grid = np.array([1.0, 2.0, 4.0])
-    >>> r = efficiency_ratio(grid, np.array([.2, .4, .6]), np.array([.4, .6, .6]))
-    >>> r.budget.tolist(), r.bound.tolist()   # at 4 the policy's plateau began at 2
-    ([2.0, 2.0, 2.0], [0, 0, 0])
+    >>> r = efficiency_ratio(np.array([1.0, 2, 4, 8]), np.array([.2, .4, .5, .6]),
+    ...                      np.array([.2, .45, .3, .7]))
+    >>> r.budget.round(4).tolist(), r.bound.tolist()
+    ([1.0, 1.4142, 0.3536, 1.0], [0, 0, 0, 1])
     """
     x = np.asarray(grid, dtype=float)
+    if x.ndim != 1 or x.size == 0 or np.any(x <= 0) or np.any(np.diff(x) <= 0):
+        raise ValueError("`grid` must be a non-empty increasing array of positive budgets")
+    base = np.asarray(baseline, dtype=float)
     pol = np.asarray(policy, dtype=float)
-    num = required_budget(x, baseline, pol)
-    den = required_budget(x, pol, pol)
-    bound = np.where(den.bound == UPPER, np.where(num.bound == UPPER, NONE, LOWER), num.bound)
-    ratio = num.budget / den.budget
-    # curves that coincide up to x need the same budget for any accuracy they reach: exactly 1
-    # (this also covers the cases the grid alone cannot identify, e.g. a falling majority curve)
-    same = np.cumprod(np.abs(np.asarray(baseline, dtype=float) - pol) <= _TOL, axis=-1) > 0
-    ratio = np.where(same, 1.0, ratio)
-    bound = np.where(same, EXACT, bound)
-    return RequiredBudget(ratio, bound.astype(np.int8))
+    if base.shape[-1] != x.size or pol.shape[-1] != x.size:
+        raise ValueError("`baseline` and `policy` must have the grid on their last axis")
+    base, pol = np.broadcast_arrays(base, pol)
+    logx = np.log(x)
+    idx = np.arange(x.size)
+    finite = np.isfinite(base)
+    ratio = np.full(pol.shape, np.nan)
+    bound = np.full(pol.shape, NONE, dtype=np.int8)
+    for g in range(x.size):
+        t, b0 = pol[..., g], base[..., g]
+        ok = np.isfinite(t) & np.isfinite(b0)
+        tie = ok & (np.abs(t - b0) <= _TOL)
+        win = ok & ~tie & (t > b0)
+        lose = ok & ~tie & (t < b0)
+        with np.errstate(invalid="ignore"):
+            # up: the first grid budget above x where the baseline reaches t
+            up = finite & (idx > g) & (base >= t[..., None] - _TOL)
+            j_up = np.where(up.any(-1), np.where(up, idx, x.size).min(-1), -1)
+            below = finite & (idx >= g) & (idx < j_up[..., None])
+            p_up = np.where(below, idx, -1).max(-1)  # last finite point before it (< t)
+            # down: the first grid budget below x where the baseline falls to t
+            dn = finite & (idx < g) & (base <= t[..., None] + _TOL)
+            j_dn = np.where(dn, idx, -1).max(-1)
+            above = finite & (idx <= g) & (idx > j_dn[..., None])
+            n_dn = np.where(above, idx, x.size).min(-1)  # first finite point after it (> t)
+        with np.errstate(over="ignore", invalid="ignore"):  # only where unused
+            up_ratio = np.exp(_interp(logx, base, t, p_up, j_up) - logx[g])
+            dn_ratio = np.exp(_interp(logx, base, t, j_dn, n_dn) - logx[g])
+        r = np.where(tie, 1.0, np.nan)
+        r = np.where(win & (j_up >= 0), up_ratio, r)
+        r = np.where(win & (j_up < 0), x[-1] / x[g], r)
+        r = np.where(lose & (j_dn >= 0), dn_ratio, r)
+        r = np.where(lose & (j_dn < 0), x[0] / x[g], r)
+        b = np.where(ok, EXACT, NONE)
+        b = np.where(win & (j_up < 0), LOWER, b)
+        b = np.where(lose & (j_dn < 0), UPPER, b)
+        ratio[..., g] = r
+        bound[..., g] = b
+    return Ratio(ratio, bound)
+
+
+def _interp(logx: np.ndarray, base: np.ndarray, t: np.ndarray, lo: np.ndarray,
+            hi: np.ndarray) -> np.ndarray:
+    """Log-budget where the baseline crosses `t` between grid indices `lo` and `hi` (linear in
+    accuracy between the two points; NaN where either index is missing). A crossing on a grid
+    point returns that point's log-budget exactly."""
+    valid = (lo >= 0) & (hi < logx.size) & (hi >= 0)
+    lo_c = np.clip(lo, 0, logx.size - 1)
+    hi_c = np.clip(hi, 0, logx.size - 1)
+    a_lo = np.take_along_axis(base, lo_c[..., None], axis=-1)[..., 0]
+    a_hi = np.take_along_axis(base, hi_c[..., None], axis=-1)[..., 0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f = (t - a_lo) / (a_hi - a_lo)
+        out = logx[lo_c] + f * (logx[hi_c] - logx[lo_c])
+    out = np.where(np.abs(a_hi - t) <= _TOL, logx[hi_c], out)
+    out = np.where(np.abs(a_lo - t) <= _TOL, logx[lo_c], out)
+    return np.where(valid, out, np.nan)

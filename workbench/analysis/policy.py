@@ -5,19 +5,36 @@ the compute-optimal policy picks, for every difficulty bin and budget, the confi
 highest accuracy. Picking and scoring on the same problems is optimistic (the maximum of noisy
 means is biased upwards), so the choice is CROSS-FITTED: problems are split into K folds
 stratified by bin; the choice made on the other folds is scored on each fold; every problem is
-scored exactly once by a choice made without it, and the policy's accuracy is the mean of those
-scores (the fold average weighted by fold size).
+scored exactly once by a choice made without it, and the split's accuracy is the mean of those
+scores. One split is a coin toss of its own (which problems happen to choose), so the point
+estimate is the MEAN OVER `splits` random splits (20 by default): the cross-fitted curve.
 
 Confidence intervals come from a bootstrap over problems (the cluster): rows of the per-problem
 matrices are resampled within each bin (bins are a given partition, so every replicate keeps the
-bin sizes), the fold split is redrawn, and the SELECTION IS RE-DONE inside every replicate. A
-CI that kept the choice fixed would ignore the selection's own noise and be too narrow when
-candidates are close. The whole procedure is vectorised: the replicate weights form an (R, P)
-matrix and one matrix product per (fold, bin) gives every replicate's fold means at once.
+bin sizes), `splits` fold splits are redrawn and averaged exactly as for the point estimate,
+and the SELECTION IS RE-DONE inside every replicate. A CI that kept the choice fixed would
+ignore the selection's own noise and be too narrow when candidates are close. The whole
+procedure is vectorised: the (replicate, split) weights form one matrix and one matrix product
+per (fold, bin) gives every replicate's fold means at once.
+
+Bins are held fixed inside the bootstrap (resampling is stratified by bin) rather than redrawn:
+the estimand is the policy for THIS partition of the problems, the one a user deploys with
+(per-bin choices for the problems in each bin). Redrawing quantile bins on a resampled problem
+set would mix in a different question (what if the bin edges had fallen elsewhere) while the
+dominant uncertainty of a problem's bin, the finite samples behind its pass@1, is not captured
+by resampling problems either. `workbench.analysis.bin_checks` flags bins whose membership the
+samples cannot support (too few samples per problem, no spread).
+
+The percentile interval of every statistic is reported together with its point estimate; when
+a skewed or discrete bootstrap distribution puts the point just outside the percentile
+interval, the interval is widened to include it (the entry's `widened` names which), so an
+interval never excludes its own estimate.
 
 Compared with the baseline (best-of-N weighted with the run's verifier, else majority), each
 entry reports the gain at equal budget with a paired CI (same replicate, same problems) and the
-efficiency ratio (`workbench.analysis.efficiency`) with its CI.
+efficiency ratio (`workbench.analysis.efficiency`: read off the cross-fitted curve as it is,
+below 1 when the policy loses) with its CI. `PolicyEntry.verdict` says it in words, "no
+significant difference" when the gain's CI contains 0 or the ratio's contains 1.
 
 Ties between candidates (common at N = 1, where most strategies reduce to one sample) resolve
 to the baseline, then to candidate order: a tie is no reason to switch strategy.
@@ -52,6 +69,7 @@ ALL = "all"
 
 _TIE = 1e-12
 _CHUNK = 100  # bootstrap replicates per vectorised step (bounds memory, paces progress)
+_CHUNK_CELLS = 4_000_000  # at most this many (replicate x split x problem) weights per step
 
 
 @dataclass(frozen=True)
@@ -62,12 +80,13 @@ class PolicyEntry:
     deploy); `fold_choices` are the choices made on each training split, whose scores on the
     held-out folds make up `accuracy`. `in_sample_accuracy` is the optimistic accuracy of the
     deployed choice on the problems that chose it (shown for comparison only). `efficiency` is
-    the budget the baseline needs to reach `accuracy` over the budget the policy needs (which is
-    `budget` unless the policy's curve has plateaued; see `workbench.analysis.efficiency`);
-    with `efficiency_bound` "lower" the true ratio is at least the value (the baseline never
-    reached the policy's accuracy within the grid), with "upper" at most, "none" not
-    identified. `efficiency_censored` is the share of bootstrap replicates in which the
-    ratio was such a bound (then the CI end on that side is a bound too).
+    the budget at which the baseline reaches `accuracy` over `budget` (below 1 when the policy
+    loses; see `workbench.analysis.efficiency`); with `efficiency_bound` "lower" the true ratio
+    is at least the value (the baseline never reached the policy's accuracy within the grid),
+    with "upper" at most, "none" not identified. `efficiency_censored` is the share of
+    bootstrap replicates in which the ratio was such a bound (then the CI end on that side is a
+    bound too). Point estimates are means over `splits` cross-fitting splits; `widened` lists
+    the statistics whose percentile interval was widened to include the point estimate.
     """
 
     bin: str
@@ -93,6 +112,8 @@ class PolicyEntry:
     efficiency_censored: float
     fold_choices: tuple[str, ...]
     oracle: bool
+    confidence_level: float = 0.95
+    widened: tuple[str, ...] = ()
 
     @property
     def efficiency_text(self) -> str:
@@ -101,6 +122,27 @@ class PolicyEntry:
             return "n/a"
         prefix = {"exact": "", "lower": ">= ", "upper": "<= "}[self.efficiency_bound]
         return f"{prefix}{self.efficiency:.2f}x"
+
+    @property
+    def gain_significant(self) -> bool | None:
+        """True when the gain's CI excludes 0, False when it contains 0, None without a CI."""
+        return _excludes(self.gain_ci, 0.0)
+
+    @property
+    def efficiency_significant(self) -> bool | None:
+        """True when the ratio's CI excludes 1, False when it contains 1, None without a CI."""
+        return _excludes(self.efficiency_ci, 1.0)
+
+    @property
+    def verdict(self) -> str:
+        """The comparison with the baseline in words: "better", "worse" or "no significant
+        difference" (from the gain's CI; the ratio's CI agrees in direction by construction)."""
+        sig = self.gain_significant
+        if sig is None:
+            return "no CI"
+        if not sig:
+            return "no significant difference"
+        return "better than the baseline" if self.gain > 0 else "worse than the baseline"
 
 
 @dataclass(frozen=True)
@@ -130,7 +172,7 @@ class PolicyResult:
         baseline: the baseline's label.
         candidate_accuracy: (K + 1, S, G) in-sample accuracy of every candidate in every bin (and
             "all"); NaN where a candidate is unavailable.
-        folds, n_resamples, confidence_level, seed_info: how it was computed.
+        folds, splits, n_resamples, confidence_level: how it was computed.
         oracle: True when a candidate picks with the gold answer (the policy is an upper bound).
         notes: plain-language caveats to show beside the numbers.
         bootstrap: the raw bootstrap distributions.
@@ -144,6 +186,7 @@ class PolicyResult:
     baseline: str
     candidate_accuracy: np.ndarray
     folds: int
+    splits: int
     n_resamples: int
     confidence_level: float
     oracle: bool
@@ -199,10 +242,10 @@ class PolicyResult:
         return {
             "unit": self.unit, "grid": self.grid.tolist(), "bins": list(self.bins),
             "candidates": list(self.candidates), "baseline": self.baseline,
-            "folds": self.folds, "n_resamples": self.n_resamples,
+            "folds": self.folds, "splits": self.splits, "n_resamples": self.n_resamples,
             "confidence_level": self.confidence_level, "oracle": self.oracle,
             "notes": list(self.notes),
-            "entries": [_jsonable(e.__dict__) for e in self.entries],
+            "entries": [_jsonable({**e.__dict__, "verdict": e.verdict}) for e in self.entries],
         }
 
 
@@ -214,6 +257,7 @@ def compute_optimal_policy(
     unit: str = "generations",
     grid: Sequence[float] | np.ndarray | None = None,
     folds: int = 2,
+    splits: int = 20,
     n_resamples: int = 1000,
     confidence_level: float = 0.95,
     rng: RngLike = None,
@@ -234,6 +278,8 @@ def compute_optimal_policy(
             (`Curve.cost`); see `workbench.analysis.budget_axis` for how curves meet the grid.
         grid: budgets in `unit` (default: the baseline's own budgets in that unit).
         folds: K of the K-fold cross-fitting (>= 2; folds stratified by bin).
+        splits: random fold splits averaged for every estimate (the point and each bootstrap
+            replicate); 20 by default.
         n_resamples: bootstrap replicates (0 for point estimates only; CIs are then NaN).
         confidence_level: of the percentile intervals.
         rng: seed or Generator (fold split, then bootstrap).
@@ -254,6 +300,8 @@ def compute_optimal_policy(
         raise ValueError("`candidates` must hold at least one curve")
     if not isinstance(folds, int | np.integer) or folds < 2:
         raise ValueError(f"`folds` must be an integer >= 2; got {folds!r}")
+    if not isinstance(splits, int | np.integer) or splits < 1:
+        raise ValueError(f"`splits` must be a positive integer; got {splits!r}")
     if not isinstance(n_resamples, int | np.integer) or n_resamples < 0:
         raise ValueError(f"`n_resamples` must be a non-negative integer; got {n_resamples!r}")
     if not 0 < confidence_level < 1:
@@ -292,10 +340,12 @@ def compute_optimal_policy(
     a0 = np.nan_to_num(a, nan=0.0)
     oracle_flags = np.array([c.strategy in ORACLE_STRATEGIES for c in curves])
 
-    # point estimate: one stratified split, unit weights
+    # point estimate: the mean over `splits` stratified splits, unit weights
     ones = np.ones((1, pids.size))
-    fold_of = _assign_folds(bin_idx, k_bins, folds, gen, 1)
-    pol_sum, fold_choice = _crossfit(a0, avail, bin_idx, k_bins, ones, fold_of, folds)
+    fold_of = _assign_folds(bin_idx, k_bins, folds, gen, splits)
+    pol_sum, fold_choice = _crossfit(a0, avail, bin_idx, k_bins,
+                                     np.ones((splits, pids.size)), fold_of, folds)
+    pol_sum = pol_sum.mean(axis=0, keepdims=True)
     full_choice = _choose(_bin_means(a0, bin_idx, k_bins, ones)[0], avail)  # (K, G)
     point = _summaries(pol_sum, a0, avail, bin_idx, k_bins, ones, counts, x)
     in_sample = _bin_means(a0, bin_idx, k_bins, ones)[0]  # (K, S, G)
@@ -305,12 +355,19 @@ def compute_optimal_policy(
         np.where(avail.all(axis=0), overall, np.nan),
     ])
 
-    boot = _bootstrap(a0, avail, bin_idx, k_bins, counts, x, folds, n_resamples, gen, progress)
+    boot = _bootstrap(a0, avail, bin_idx, k_bins, counts, x, folds, splits, n_resamples, gen,
+                      progress)
+    widened: list[str] = []
 
     def ci(name: str, k: int, g: int) -> tuple[float, float]:
         if boot is None:
             return (float("nan"), float("nan"))
-        return percentile_ci(getattr(boot, name)[:, k, g], confidence_level)
+        lo, hi = percentile_ci(getattr(boot, name)[:, k, g], confidence_level)
+        est = float(getattr(point, name)[0, k, g])
+        if np.isfinite(est) and np.isfinite(lo) and not lo <= est <= hi:
+            widened.append(name)
+            lo, hi = min(lo, est), max(hi, est)
+        return (lo, hi)
 
     any_avail = np.asarray(avail.any(axis=1))  # (K, G)
     entries = []
@@ -337,6 +394,7 @@ def compute_optimal_policy(
                 )
             bounds = boot.efficiency_bound[:, k, g] if boot is not None else np.zeros(0)
             eff = float(point.efficiency[0, k, g])
+            widened.clear()
             entries.append(PolicyEntry(
                 bin=name, budget=float(budget), unit=unit, n_problems=n_k,
                 accuracy=float(point.accuracy[0, k, g]), ci=ci("accuracy", k, g),
@@ -349,6 +407,7 @@ def compute_optimal_policy(
                     else "none"
                 ),
                 efficiency_censored=float(np.mean(bounds != EXACT)) if bounds.size else 0.0,
+                confidence_level=confidence_level, widened=tuple(widened),
                 **chosen,
             ))
 
@@ -356,7 +415,8 @@ def compute_optimal_policy(
     return PolicyResult(
         entries=tuple(entries), unit=unit, grid=x, bins=tuple(bin_names),
         candidates=tuple(labels), baseline=labels[0], candidate_accuracy=cand_acc,
-        folds=int(folds), n_resamples=int(n_resamples), confidence_level=confidence_level,
+        folds=int(folds), splits=int(splits), n_resamples=int(n_resamples),
+        confidence_level=confidence_level,
         oracle=bool(oracle_flags.any()),
         notes=tuple(
             [f"bin {n} holds no problems of the run: left out" for n in empty_bins]
@@ -491,18 +551,23 @@ def _summaries(
 
 def _bootstrap(
     a: np.ndarray, avail: np.ndarray, bin_idx: np.ndarray, k_bins: int, counts: np.ndarray,
-    x: np.ndarray, folds: int, n_resamples: int, gen: np.random.Generator,
+    x: np.ndarray, folds: int, splits: int, n_resamples: int, gen: np.random.Generator,
     progress: Progress | None,
 ) -> PolicyBootstrap | None:
     if n_resamples == 0:
         return None
     parts: list[_Stats] = []
     done = 0
+    # replicates per step: about _CHUNK_CELLS (replicate x split x problem) weights in memory
+    chunk = max(1, min(_CHUNK, _CHUNK_CELLS // (splits * bin_idx.size)))
     while done < n_resamples:
-        r = min(_CHUNK, n_resamples - done)
+        r = min(chunk, n_resamples - done)
         w = _stratified_weights(bin_idx, k_bins, counts, gen, r)
-        fold_of = _assign_folds(bin_idx, k_bins, folds, gen, r)
-        pol_sum, _ = _crossfit(a, avail, bin_idx, k_bins, w, fold_of, folds)
+        # every replicate averages `splits` fold splits, like the point estimate
+        fold_of = _assign_folds(bin_idx, k_bins, folds, gen, r * splits)
+        pol_sum, _ = _crossfit(a, avail, bin_idx, k_bins, np.repeat(w, splits, axis=0),
+                               fold_of, folds)
+        pol_sum = pol_sum.reshape(r, splits, *pol_sum.shape[1:]).mean(axis=1)
         parts.append(_summaries(pol_sum, a, avail, bin_idx, k_bins, w, counts, x))
         done += r
         if progress is not None:
@@ -648,6 +713,13 @@ def _notes(
             "the grid budget (mean cost per question over all problems)"
         )
     return notes
+
+
+def _excludes(ci: tuple[float, float], value: float) -> bool | None:
+    lo, hi = ci
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return None
+    return bool(value < lo or value > hi)
 
 
 def percentile_ci(dist: np.ndarray, level: float) -> tuple[float, float]:

@@ -35,7 +35,8 @@ def store_option(f: F) -> F:
     """--store PATH: the DuckDB store a command reads (or, for `ingest`, writes)."""
     return click.option(
         "--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-        help="DuckDB store (default: $WORKBENCH_STORE or cached_runs/workbench.duckdb).",
+        help="DuckDB store (default: $WORKBENCH_STORE, else cached_runs/workbench.duckdb of "
+             "the checkout, else the per-user data folder; never the working directory).",
     )(f)
 
 
@@ -47,7 +48,7 @@ def json_option(f: F | None = None, /, *,
 
 
 def open_store(store_path: Path | None, *, read_only: bool = True) -> RunStore:
-    """The store at `store_path` (default: $WORKBENCH_STORE or cached_runs/workbench.duckdb)."""
+    """The store at `store_path` (default: `workbench.locations.default_store_path()`)."""
     from workbench.store import RunStore, default_store_path
 
     return RunStore(store_path or default_store_path(), read_only=read_only)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,7 @@ from workbench.cli._common import (
     progress_hook,
     store_option,
 )
+from workbench.errors import DegenerateBinWarning
 
 if TYPE_CHECKING:
     import numpy as np
@@ -269,32 +271,31 @@ def _build_policy(
     runs: Sequence[str], *, store_path: Path | None, bin_kind: str, n_bins: int,
     budgets: list[int] | None, unit: str, folds: int, n_resamples: int, seed: int, draws: int,
     include_oracle: bool, show_progress: bool, pooled_grid: bool,
-) -> tuple[Any, Any, Any, dict[str, float]]:
-    """Candidates' curves, bins and the cross-fitted policy (+ timings), for both commands."""
-    from workbench.analysis.candidates import candidate_curves
-    from workbench.analysis.inputs import bins_for_run
-    from workbench.analysis.policy import compute_optimal_policy
-    from workbench.engine import load_run_data
+) -> tuple[Any, dict[str, float]]:
+    """The run's `Optimization` (+ timings) from `workbench.analysis.verdict.optimize`, the call
+    the report and the demo make, so all three print the same numbers for the same seed."""
+    from workbench.analysis.settings import Settings
+    from workbench.analysis.verdict import candidate_set, optimize
 
+    settings = Settings(seed=seed, policy_boot=n_resamples, draws=draws, n_bins=n_bins,
+                        folds=folds)
     times: dict[str, float] = {}
     with open_store(store_path) as store, _progress(show_progress) as (on_cand, on_boot):
         t0 = time.perf_counter()
-        cands = candidate_curves(store, list(runs), budgets=budgets,
-                                 include_oracle=include_oracle, draws=draws, rng=seed,
-                                 progress=on_cand)
-        run_bins = bins_for_run(load_run_data(store, runs[0]), kind=bin_kind, n_bins=n_bins)
+        cands = candidate_set(store, list(runs), settings, budgets=budgets, progress=on_cand)
         times["curves"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         grid = _pooled_grid(cands.curves, unit) if pooled_grid else None
         try:
-            policy = compute_optimal_policy(
-                list(cands.curves), run_bins, baseline=cands.baseline, unit=unit, grid=grid,
-                folds=folds, n_resamples=n_resamples, rng=seed, progress=on_boot,
-            )
+            with warnings.catch_warnings():  # degenerate bins are printed with the notes
+                warnings.simplefilter("ignore", DegenerateBinWarning)
+                opt = optimize(store, list(runs), settings, bins=bin_kind, budgets=budgets,
+                               unit=unit, grid=grid, include_oracle=include_oracle,
+                               curves=cands, on_bootstrap=on_boot)
         except ValueError as exc:  # the library names the offending option in its message
             raise click.UsageError(str(exc)) from None
         times["policy"] = time.perf_counter() - t0
-    return cands, run_bins, policy, times
+    return opt, times
 
 
 def _pooled_grid(curves: Sequence[Any], unit: str) -> np.ndarray | None:
@@ -309,15 +310,18 @@ def _pooled_grid(curves: Sequence[Any], unit: str) -> np.ndarray | None:
 
 
 def _num(v: float, fmt: str = "{:.3f}") -> str:
-    return fmt.format(v) if math.isfinite(v) else "-"
+    if not math.isfinite(v):
+        return "-"
+    text = fmt.format(v)
+    return fmt.format(0.0) if float(text) == 0 else text  # no "-0.000"
 
 
 def _interval(ci: Sequence[float], fmt: str = "{:.3f}") -> str:
-    return f"[{fmt.format(ci[0])}, {fmt.format(ci[1])}]" if all(map(math.isfinite, ci)) else ""
+    return f"[{_num(ci[0], fmt)}, {_num(ci[1], fmt)}]" if all(map(math.isfinite, ci)) else ""
 
 
-def _policy_header(cands: Any, run_bins: Any, policy: Any, runs: Sequence[str],
-                   seed: int) -> None:
+def _policy_header(opt: Any) -> None:
+    cands, run_bins, policy, runs = opt.candidates, opt.bins, opt.policy, opt.runs
     click.echo(f"runs: {', '.join(runs)}")
     click.echo(f"bins: {run_bins.kind} ({run_bins.statistic}), {run_bins.n_bins} bins of "
                f"{', '.join(map(str, run_bins.counts.tolist()))} problems (L1 = easiest)")
@@ -326,9 +330,10 @@ def _policy_header(cands: Any, run_bins: Any, policy: Any, runs: Sequence[str],
         click.echo(f"  - {c}")
     for lab, why in cands.skipped:
         click.echo(f"  - skipped {lab}: {why}")
-    click.echo(f"cross-fitting: {policy.folds}-fold, stratified by bin; bootstrap: "
-               f"{policy.n_resamples} replicates over problems, selection re-done in each "
-               f"(seed {seed}); {policy.confidence_level:.0%} percentile intervals")
+    click.echo(f"cross-fitting: {policy.folds}-fold, stratified by bin, mean of "
+               f"{policy.splits} splits; bootstrap: {policy.n_resamples} replicates over "
+               f"problems, splits and selection re-done in each (seed {opt.settings.seed}); "
+               f"{policy.confidence_level:.0%} percentile intervals")
     if cands.oracle_only or policy.oracle:
         click.echo("ORACLE: pass@k picks with the gold answer, so where it is used the accuracy "
                    "is oracle coverage, an UPPER BOUND on any deployable strategy")
@@ -363,14 +368,17 @@ def optimize(runs: tuple[str, ...], unit: str, as_json: bool, **kw: Any) -> None
     """
     import pandas as pd
 
-    cands, run_bins, policy, times = _build_policy(
-        runs, unit=unit, show_progress=not as_json, pooled_grid=False, **kw
-    )
+    opt, times = _build_policy(runs, unit=unit, show_progress=not as_json, pooled_grid=False,
+                               **kw)
+    policy = opt.policy
     if as_json:
-        echo_json({**policy.to_dict(), "runs": list(runs), "bins_detail": run_bins.to_dict(),
-                   "skipped": [list(s) for s in cands.skipped], "seconds": times})
+        echo_json({**policy.to_dict(), "runs": list(runs), "bins_detail": opt.bins.to_dict(),
+                   "headline": opt.headline().to_dict(),
+                   "degenerate_bins": list(opt.checks.degenerate), "notes": list(opt.notes),
+                   "skipped": [list(s) for s in opt.candidates.skipped], "seconds": times})
         return
-    _policy_header(cands, run_bins, policy, runs, kw["seed"])
+    _policy_header(opt)
+    click.echo(f"\nheadline: {opt.headline().text()}")
     for name in [*policy.bins, "all"]:
         sub = [e for e in policy.entries if e.bin == name]
         click.echo(f"\nbin {name} ({sub[0].n_problems} problems)" if name != "all"
@@ -385,13 +393,15 @@ def optimize(runs: tuple[str, ...], unit: str, as_json: bool, **kw: Any) -> None
             "gain 95% CI": [_interval(e.gain_ci, "{:+.3f}") for e in sub],
             "efficiency": [e.efficiency_text for e in sub],
             "eff. 95% CI": [_interval(e.efficiency_ci, "{:.2f}") for e in sub],
+            "verdict": [e.verdict for e in sub],
         })
         click.echo(df.to_string(index=False))
     click.echo("")
-    _notes(policy.notes)
-    click.echo("efficiency = budget the baseline needs to reach the policy's accuracy / budget "
-               "the policy needs (log-budget interpolation); '>=' = lower bound (the baseline "
-               "never gets there within the cached budgets)")
+    _notes(opt.notes)
+    click.echo("efficiency = budget at which the baseline reaches the policy's accuracy / the "
+               "budget (log-budget interpolation, curves as they are: below 1 when the policy "
+               "loses); '>=' = lower bound (the baseline never gets there within the cached "
+               "budgets), '<=' = upper bound")
     click.echo(f"time: curves {times['curves']:.1f} s, policy + bootstrap {times['policy']:.1f} s")
 
 
@@ -427,9 +437,9 @@ def plan(runs: tuple[str, ...], budget: float | None, target: float | None, unit
     if (budget is None) == (target is None):
         raise click.UsageError("give exactly one of --budget and --target")
     weights = floats(mix, "--mix") or None
-    cands, run_bins, policy, times = _build_policy(
-        runs, unit=unit, show_progress=not as_json, pooled_grid=len(runs) > 1, **kw
-    )
+    opt, times = _build_policy(runs, unit=unit, show_progress=not as_json,
+                               pooled_grid=len(runs) > 1, **kw)
+    policy = opt.policy
     try:
         result = make_plan(policy, budget=budget, target=target, mix=weights)
     except ValueError as exc:
@@ -438,7 +448,7 @@ def plan(runs: tuple[str, ...], budget: float | None, target: float | None, unit
         echo_json({**result.to_dict(), "runs": list(runs), "policy": policy.to_dict(),
                    "seconds": times})
         return
-    _policy_header(cands, run_bins, policy, runs, kw["seed"])
+    _policy_header(opt)
     what = (f"a budget of {budget:g} {unit} per question" if budget is not None
             else f"target accuracy {target:g}")
     click.echo(f"\nplan for {what}:")
@@ -456,7 +466,7 @@ def plan(runs: tuple[str, ...], budget: float | None, target: float | None, unit
     click.echo(("covered: " if result.covered else "NOT COVERED by the cache: ") + result.message)
     if result.oracle:
         click.echo("ORACLE: the plan uses pass@k (gold-answer selection): an upper bound")
-    _notes(policy.notes)
+    _notes(opt.notes)
     click.echo(f"time: curves {times['curves']:.1f} s, policy + bootstrap {times['policy']:.1f} s")
 
 

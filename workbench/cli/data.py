@@ -1,4 +1,4 @@
-"""Data commands: `workbench datasets`, `workbench ingest`, `workbench runs`.
+"""Data commands: `workbench datasets`, `workbench ingest`, `workbench export`, `workbench runs`.
 
 Errors are left to propagate: `workbench.cli.main` turns a `WorkbenchError` into one line on
 stderr and a non-zero exit.
@@ -6,6 +6,7 @@ stderr and a non-zero exit.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from workbench.cli._common import (
     store_option,
     text_table,
 )
-from workbench.errors import DataSourceError
+from workbench.errors import DataSourceError, InputError
 from workbench.sources import DATASETS, Dataset, get_dataset, list_datasets, verify
 from workbench.sources.fetch import cache_root, mirror_root
 
@@ -216,6 +217,12 @@ def _report_ingest(results: Sequence[IngestResult]) -> None:
 def ingest(source: str | None, defaults: bool, store_path: Path | None, replace: bool) -> None:
     """Load runs into the store: a registered dataset, a user file/folder, or all defaults.
 
+    A user file or folder may be a canonical run (what `workbench export` writes),
+    search-and-learn rows, an inspect_ai log (.eval or .json), lm-evaluation-harness
+    --log_samples output (samples_<task>_<time>.jsonl, repeats included), or OpenAI-compatible
+    outputs with any n (Batch output lines or chat.completion objects, with a problems.jsonl
+    beside them for questions and gold answers). The format is detected.
+
     --defaults = every registered public dataset plus this project's own runs (canonical run
     folders under cached_runs/, made by `workbench collect`).
 
@@ -228,6 +235,8 @@ def ingest(source: str | None, defaults: bool, store_path: Path | None, replace:
       workbench ingest --defaults
       workbench ingest qwen25-math-rm
       workbench ingest my_runs/ --store my.duckdb
+      workbench ingest logs/2026-01-01T00-00-00_gsm8k_abc.eval
+      workbench ingest lm_eval_out/my-model/
     """
     if defaults == (source is not None):
         raise click.UsageError("give either SOURCE_OR_PATH or --defaults (not both)")
@@ -255,6 +264,37 @@ def ingest(source: str | None, defaults: bool, store_path: Path | None, replace:
     _report_ingest(results)
     created = sum(r.created for r in results)
     click.echo(f"{created} run(s) created, {len(results) - created} already present in {where}")
+
+
+# -- workbench export -------------------------------------------------------------------------
+@click.command("export")
+@click.argument("run_id", metavar="RUN")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), metavar="DIR")
+@store_option
+@json_option(help="Print JSON: run, directory, files, content hash.")
+def export(run_id: str, directory: Path, store_path: Path | None, as_json: bool) -> None:
+    """Write a stored run to DIR in the canonical Parquet format (run.json + one file per table).
+
+    DIR must not exist or be empty: an export never mixes with older files. `workbench ingest
+    DIR` reads it back as the same content (same content hash), into this or another store.
+
+    \b
+    Example:
+      workbench export smollm2-arith/samples exported/ --store my.duckdb
+    """
+    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+        raise InputError(str(directory), None, None,
+                         "exists and is not an empty directory: export into a new one")
+    with open_store(store_path) as store:
+        out = store.export_run(run_id, directory)
+    header = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    files = sorted(p.name for p in out.iterdir())
+    if as_json:
+        echo_json({"run_id": run_id, "directory": str(out), "files": files,
+                   "content_hash": header.get("content_hash")})
+        return
+    click.echo(f"exported {run_id} to {out} ({', '.join(files)}; "
+               f"content {str(header.get('content_hash'))[:12]})")
 
 
 # -- workbench runs ---------------------------------------------------------------------------
@@ -293,4 +333,4 @@ def _holds(info: Any) -> str:
     return ", ".join(parts) or "samples"
 
 
-COMMANDS: list[click.Command] = [datasets, ingest, runs]
+COMMANDS: list[click.Command] = [datasets, ingest, export, runs]

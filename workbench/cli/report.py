@@ -19,8 +19,8 @@ import click
 from workbench.cli._common import open_store, progress_bar, store_option
 
 if TYPE_CHECKING:  # the report stack (altair, scipy) is imported inside the commands
+    from workbench.analysis.settings import Settings
     from workbench.report.html import Report
-    from workbench.report.settings import Settings
     from workbench.store import RunStore
 
 DEMO_OUT = Path("reports") / "demo.html"
@@ -46,7 +46,7 @@ def _progress(desc: str, total: int) -> Iterator[Callable[[str], None]]:
 
 
 def _settings(seed: int, bootstrap: int | None, quick: bool) -> Settings:
-    from workbench.report.settings import Settings
+    from workbench.analysis.settings import Settings
 
     settings = Settings.quick(seed) if quick else Settings(seed=seed)
     if bootstrap is not None:
@@ -59,7 +59,7 @@ def _settings(seed: int, bootstrap: int | None, quick: bool) -> Settings:
 def _open_store(path: Path | None, own_runs: Path | None) -> RunStore:
     """Read-only when the store already holds everything (other readers may be open);
     read-write only when something has to be ingested."""
-    from workbench.report.ingest import missing_runs
+    from workbench.analysis.ingest import missing_runs
     from workbench.store import default_store_path
 
     if (path or default_store_path()).exists():
@@ -115,8 +115,8 @@ def demo(out: Path, store_path: Path | None, seed: int, bootstrap: int | None, q
       workbench demo --quick --out /tmp/demo.html
       WORKBENCH_DATA_MIRROR=../shared/data workbench demo --png
     """
-    from workbench.report.demo import DEMO_STEPS, run_demo
-    from workbench.report.ingest import OWN_RUNS_DIR, own_run_dirs
+    from workbench.analysis.demo import DEMO_STEPS, run_demo
+    from workbench.analysis.ingest import OWN_RUNS_DIR, own_run_dirs
     from workbench.report.render import demo_report
 
     settings = _settings(seed, bootstrap, quick)
@@ -160,7 +160,7 @@ def report(run_id: str, out: Path | None, examples: bool | None, store_path: Pat
       workbench report qwen25-math-rm/math-cot-100
       workbench report tot-game24/gpt-4-cot --out reports/game24.html --png
     """
-    from workbench.report.pipeline import analyse_run
+    from workbench.analysis.pipeline import analyse_run
     from workbench.report.render import run_report
 
     settings = _settings(seed, bootstrap, quick)

@@ -18,26 +18,30 @@ is a run directory in the canonical Parquet format (`workbench ingest` / `RunSto
 (('demo',), 6, ['outcome_scores.parquet', 'problems.parquet', 'run.json', 'samples.parquet'])
 """
 
-from workbench.collect.client import Completion, EndpointClient, TokenBucket, backoff_delay
-from workbench.collect.config import (
-    CollectConfig,
-    EndpointConfig,
-    JudgeConfig,
-    ModelConfig,
-    ProblemsConfig,
-    RevisionsConfig,
-    RewardConfig,
-    SamplingConfig,
-    TreeConfig,
-    load_config,
-    parse_config,
-)
-from workbench.collect.fake_server import FakeOpenAIServer
-from workbench.collect.journal import Journal
-from workbench.collect.judge import yes_no_score
-from workbench.collect.problems import extract_answer, generate_problems
-from workbench.collect.reward import parse_pooling
-from workbench.collect.runner import CollectResult, StagePlan, collect, load_problems, plan
+import importlib
+from typing import Any
+
+# Exports load on first use (PEP 562): `workbench.collect.prompts` and friends import without
+# httpx or the store, so the in-process GPU backend (workbench.gpu) runs where DuckDB is absent.
+_EXPORTS = {
+    "Completion": "client", "EndpointClient": "client", "TokenBucket": "client",
+    "backoff_delay": "client",
+    "CollectConfig": "config", "EndpointConfig": "config", "JudgeConfig": "config",
+    "ModelConfig": "config", "ProblemsConfig": "config", "RevisionsConfig": "config",
+    "RewardConfig": "config", "SamplingConfig": "config", "TreeConfig": "config",
+    "load_config": "config", "parse_config": "config",
+    "FakeOpenAIServer": "fake_server", "Journal": "journal", "yes_no_score": "judge",
+    "extract_answer": "problems", "generate_problems": "problems", "parse_pooling": "reward",
+    "CollectResult": "runner", "StagePlan": "runner", "collect": "runner",
+    "load_problems": "runner", "plan": "runner",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"workbench.collect.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'workbench.collect' has no attribute {name!r}")
+
 
 __all__ = [
     "CollectConfig", "CollectResult", "Completion", "EndpointClient", "EndpointConfig",

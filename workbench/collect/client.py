@@ -8,6 +8,9 @@ uses `POST /completions`, `POST /chat/completions` and arbitrary JSON POSTs (rew
 - Retries: connection errors, timeouts, 408/409/429 and 5xx are retried up to `max_retries`
   times with exponential back-off and full jitter (AWS architecture blog, "Exponential Backoff
   And Jitter"), honouring a `Retry-After` header; other 4xx fail at once with the body quoted.
+- Timeout: `timeout` bounds a request's whole life from its first attempt, retries and
+  back-off included (httpx's own timeouts are per read, so a server that hangs or trickles
+  bytes, retried `max_retries` times, would otherwise take many times longer to fail).
 
 httpx is used (not urllib in threads) because it is async-native, so a few hundred pending
 requests cost coroutines, not threads.
@@ -151,6 +154,7 @@ class EndpointClient:
         self.max_backoff = max_backoff
         self._rng = random.Random(seed)
         self._sleep = sleep
+        self.timeout = timeout
         self.stats = ClientStats()
 
     async def __aenter__(self) -> EndpointClient:
@@ -168,44 +172,65 @@ class EndpointClient:
         return self.base_url + "/" + path.lstrip("/")
 
     async def post_json(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """POST JSON with rate limit, concurrency limit and retries; the decoded JSON reply."""
+        """POST JSON with rate limit, concurrency limit and retries; the decoded JSON reply.
+
+        Fails with `CollectError` once `timeout` seconds have passed since the first attempt got
+        its connection slot, whatever it is doing then (sending, reading, backing off, waiting).
+        """
         url = self.url(path)
         last = ""
-        for attempt in range(self.max_retries + 1):
-            await self._bucket.acquire()
-            retry_after: float | None = None
-            async with self._sem:
-                self.stats.requests += 1
-                try:
-                    resp = await self._http.post(url, json=payload)
-                except httpx.TransportError as exc:  # connect errors, timeouts, resets
-                    last = f"{type(exc).__name__}: {exc}"
-                    resp = None
-            if resp is not None:
-                key = str(resp.status_code)
-                self.stats.by_status[key] = self.stats.by_status.get(key, 0) + 1
-                if resp.status_code < 300:
-                    try:
-                        data = resp.json()
-                    except ValueError:
-                        last = f"HTTP {resp.status_code} with a non-JSON body: {resp.text[:200]!r}"
-                    else:
-                        if isinstance(data, dict):
-                            return data
-                        last = f"HTTP {resp.status_code}: expected a JSON object"
-                elif resp.status_code not in RETRY_STATUS:
-                    self.stats.failures += 1
-                    raise CollectError(
-                        f"POST {url} returned HTTP {resp.status_code}: {resp.text[:500]}"
-                    )
-                else:
-                    last = f"HTTP {resp.status_code}: {resp.text[:200]}"
-                    retry_after = _retry_after(resp.headers.get("retry-after"))
-            if attempt == self.max_retries:
-                break
-            self.stats.retries += 1
-            delay = backoff_delay(attempt, self.backoff, self.max_backoff, self._rng)
-            await self._sleep(max(delay, min(retry_after or 0.0, self.max_backoff)))
+        attempts = 0
+        try:
+            # one deadline for all attempts, set when the first one starts (queueing behind
+            # other requests before that is not this request's fault)
+            async with asyncio.timeout(None) as deadline:
+                for attempt in range(self.max_retries + 1):
+                    await self._bucket.acquire()
+                    retry_after: float | None = None
+                    async with self._sem:
+                        if deadline.when() is None:
+                            deadline.reschedule(asyncio.get_running_loop().time() + self.timeout)
+                        self.stats.requests += 1
+                        attempts += 1
+                        try:
+                            resp = await self._http.post(url, json=payload)
+                        except httpx.TransportError as exc:  # connect errors, resets
+                            last = f"{type(exc).__name__}: {exc}"
+                            resp = None
+                    if resp is not None:
+                        key = str(resp.status_code)
+                        self.stats.by_status[key] = self.stats.by_status.get(key, 0) + 1
+                        if resp.status_code < 300:
+                            try:
+                                data = resp.json()
+                            except ValueError:
+                                last = (f"HTTP {resp.status_code} with a non-JSON body: "
+                                        f"{resp.text[:200]!r}")
+                            else:
+                                if isinstance(data, dict):
+                                    return data
+                                last = f"HTTP {resp.status_code}: expected a JSON object"
+                        elif resp.status_code not in RETRY_STATUS:
+                            self.stats.failures += 1
+                            raise CollectError(
+                                f"POST {url} returned HTTP {resp.status_code}: {resp.text[:500]}"
+                            )
+                        else:
+                            last = f"HTTP {resp.status_code}: {resp.text[:200]}"
+                            retry_after = _retry_after(resp.headers.get("retry-after"))
+                    if attempt == self.max_retries:
+                        break
+                    self.stats.retries += 1
+                    delay = backoff_delay(attempt, self.backoff, self.max_backoff, self._rng)
+                    await self._sleep(max(delay, min(retry_after or 0.0, self.max_backoff)))
+        except TimeoutError:
+            self.stats.failures += 1
+            why = f"; before that: {last}" if last else ""
+            raise CollectError(
+                f"POST {url}: no answer within the {self.timeout:g} s timeout "
+                f"(endpoint.timeout; it covers all {self.max_retries + 1} attempts), "
+                f"gave up during attempt {attempts}{why}"
+            ) from None
         self.stats.failures += 1
         raise CollectError(
             f"POST {url} failed after {self.max_retries + 1} attempt(s): {last}"
@@ -264,9 +289,15 @@ def parse_completion(data: dict[str, Any], *, chat: bool) -> Completion:
     try:
         choice = data["choices"][0]
         if chat:
-            text = choice["message"].get("content") or ""
+            text = choice["message"].get("content") or ""  # null content: nothing generated
         else:
             text = choice["text"]
+        if not isinstance(text, str):
+            field = "message.content" if chat else "text"
+            raise CollectError(
+                f"malformed completion reply: choices[0].{field} is {json_type(text)}, "
+                f"expected a string: {str(data)[:300]}"
+            )
         usage = data.get("usage") or {}
         lp = choice.get("logprobs")
         tokens = offsets = top = None
@@ -307,6 +338,14 @@ def parse_completion(data: dict[str, Any], *, chat: bool) -> Completion:
         token_offsets=offsets,
         top_logprobs=top,
     )
+
+
+def json_type(value: Any) -> str:
+    """How JSON would name a decoded value's type (for error messages)."""
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            list: "an array", dict: "an object"}.get(type(value), type(value).__name__)
 
 
 def _offsets(tokens: list[str]) -> list[int]:

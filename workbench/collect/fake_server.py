@@ -194,7 +194,29 @@ class FakeOpenAIServer:
         wants_lp = body.get("logprobs")
         if max_tokens == 1 and wants_lp:
             return self._judge(prompt, body, chat=chat)
-        text = fake_text(prompt, body.get("seed"))
+        # `n` choices, as vLLM and the OpenAI API return them; choice 0 is the reply an `n`-less
+        # request gets, so existing collections see the same text.
+        n = int(body.get("n") or 1)
+        seed = body.get("seed")
+        made = [self._choice(prompt, body, chat=chat, seed=seed if i == 0 else f"{seed}/{i}",
+                             index=i) for i in range(n)]
+        n_prompt = len(_tokens(prompt))
+        n_out = sum(k for _, k in made)
+        return {
+            "id": f"fake-{_h(prompt, seed) % 10**12:012d}",
+            "object": "chat.completion" if chat else "text_completion",
+            "model": body.get("model", "fake"),
+            "choices": [c for c, _ in made],
+            "usage": {"prompt_tokens": n_prompt, "completion_tokens": n_out,
+                      "total_tokens": n_prompt + n_out},
+        }
+
+    def _choice(self, prompt: str, body: dict[str, Any], *, chat: bool, seed: Any,
+                index: int) -> tuple[dict[str, Any], int]:
+        """One choice of a completion and its token count."""
+        max_tokens = int(body.get("max_tokens") or 16)
+        wants_lp = body.get("logprobs")
+        text = fake_text(prompt, seed)
         finish = "stop"
         for s in body.get("stop") or []:
             if s and s in text:
@@ -203,7 +225,7 @@ class FakeOpenAIServer:
         if len(toks) > max_tokens:
             toks, finish = toks[:max_tokens], "length"
             text = "".join(toks)
-        choice: dict[str, Any] = {"index": 0, "finish_reason": finish}
+        choice: dict[str, Any] = {"index": index, "finish_reason": finish}
         if chat:
             choice["message"] = {"role": "assistant", "content": text}
         else:
@@ -217,12 +239,7 @@ class FakeOpenAIServer:
                 choice["logprobs"] = {"tokens": toks, "text_offset": [len(prompt) + o
                                                                       for o in offsets],
                                       "token_logprobs": [-0.5] * len(toks), "top_logprobs": None}
-        return {
-            "id": "fake", "object": "text_completion", "model": body.get("model", "fake"),
-            "choices": [choice],
-            "usage": {"prompt_tokens": len(_tokens(prompt)), "completion_tokens": len(toks),
-                      "total_tokens": len(_tokens(prompt)) + len(toks)},
-        }
+        return choice, len(toks)
 
     def _judge(self, prompt: str, body: dict[str, Any], *, chat: bool) -> dict[str, Any]:
         p_yes = 0.05 + 0.9 * (_h("judge", prompt) % 1000) / 1000.0

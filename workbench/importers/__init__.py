@@ -7,8 +7,9 @@ read by `read_path`, which recognises the accepted formats (`FORMATS`).
 Submodules are imported lazily: importing one importer does not load the others (math-verify
 and sympy, which grading needs, take a second to import).
 
->>> sorted(FORMATS)
-['canonical-jsonl', 'canonical-parquet', 'search-and-learn']
+>>> sorted(FORMATS)  # doctest: +NORMALIZE_WHITESPACE
+['canonical-jsonl', 'canonical-parquet', 'inspect-log', 'lm-eval-samples', 'openai-outputs',
+ 'search-and-learn']
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ FORMATS = {
     "search-and-learn": "a .jsonl or .parquet file (or a directory of such shards) of "
                         "HuggingFace search-and-learn rows: problem, answer, completions, "
                         "scores, completion_tokens",
+    "inspect-log": "an inspect_ai evaluation log: a .eval file or a .json log "
+                   "(--log-format json), or a directory of them (one run per log)",
+    "lm-eval-samples": "lm-evaluation-harness --log_samples output: samples_<task>_<time>.jsonl "
+                       "(a file, or the folder lm-eval wrote; one run per task)",
+    "openai-outputs": "OpenAI-compatible outputs, one JSON object a line: Batch output lines "
+                      "(custom_id, response.body.choices) or chat.completion objects, n >= 1; "
+                      "a problems.jsonl beside them gives questions and gold answers",
 }
 """The formats `read_path` accepts, with a one-line description each."""
 
@@ -52,6 +60,25 @@ def _first_row(path: Path) -> Any:
     return rows[0][1] if rows else None
 
 
+def _row_format(row: Any) -> str | None:
+    from workbench.importers import lm_eval_samples, openai_outputs, search_and_learn
+
+    if search_and_learn.looks_like_rows(row):
+        return "search-and-learn"
+    if lm_eval_samples.looks_like_samples(row):
+        return "lm-eval-samples"
+    if openai_outputs.looks_like_output(row):
+        return "openai-outputs"
+    return None
+
+
+def _is_inspect_json(path: Path) -> bool:
+    from workbench.importers._common import read_json
+    from workbench.importers.inspect_logs import looks_like_log
+
+    return looks_like_log(read_json(path, str(path)))
+
+
 def detect_format(path: str | Path) -> str:
     """The name (a key of `FORMATS`) of the format at `path`, or an `InputError` listing them.
 
@@ -61,7 +88,7 @@ def detect_format(path: str | Path) -> str:
     ...
     workbench.errors.InputError: /...: not a recognised run format (no run.json, no ...
     """
-    from workbench.importers import canonical, search_and_learn
+    from workbench.importers import canonical
 
     p = Path(path)
     if p.name == canonical.HEADER and p.is_file():
@@ -74,24 +101,47 @@ def detect_format(path: str | Path) -> str:
     shards = _shards(p)
     if not shards:
         raise InputError(str(p), None, None,
-                         "not a recognised run format (no run.json, no .jsonl or .parquet "
-                         f"rows). Accepted: {_accepted()}")
+                         "not a recognised run format (no run.json, no .jsonl, .parquet, .eval "
+                         f"or inspect_ai .json log). Accepted: {_accepted()}")
+    found: dict[str, Path] = {}
     for shard in shards:
-        if not search_and_learn.looks_like_rows(_first_row(shard)):
+        if shard.suffix.lower() in (".eval", ".json"):
+            found.setdefault("inspect-log", shard)
+            continue
+        fmt = _row_format(_first_row(shard))
+        if fmt is None:
             raise InputError(
                 str(shard), 1, None,
-                "not a recognised run format: the first row lacks the search-and-learn "
-                f"columns {', '.join(search_and_learn.REQUIRED_COLUMNS)}. "
+                "not a recognised run format: the first row is neither a search-and-learn row "
+                "(problem, answer, completions), an lm-eval --log_samples line (doc_id, resps, "
+                "arguments) nor an OpenAI output (custom_id + response, or a chat.completion). "
                 f"Accepted: {_accepted()}",
             )
-    return "search-and-learn"
+        found.setdefault(fmt, shard)
+    if len(found) > 1:
+        (a, pa), (b, pb) = list(found.items())[:2]
+        raise InputError(str(p), None, None,
+                         f"mixes run formats ({pa.name} is {a}, {pb.name} is {b}): give one "
+                         "file or a folder of one format")
+    return next(iter(found))
 
 
 def _shards(p: Path) -> list[Path]:
+    from workbench.importers.openai_outputs import PROBLEMS_FILE
+
     if p.is_file():
-        return [p] if p.suffix.lower() in (".jsonl", ".parquet") else []
-    return sorted(q for q in p.iterdir()
-                  if q.is_file() and q.suffix.lower() in (".jsonl", ".parquet"))
+        if p.suffix.lower() == ".json":
+            return [p] if _is_inspect_json(p) else []
+        return [p] if p.suffix.lower() in (".jsonl", ".parquet", ".eval") else []
+    files = sorted(q for q in p.iterdir() if q.is_file())
+    rows = [q for q in files if q.suffix.lower() in (".jsonl", ".parquet", ".eval")
+            and q.name != PROBLEMS_FILE]
+    if any(q.suffix.lower() != ".eval" for q in rows):
+        return rows
+    # .json files count only beside inspect logs or alone: lm-eval writes results_*.json beside
+    # its samples, which are not runs
+    logs = [q for q in files if q.suffix.lower() == ".json" and _is_inspect_json(q)]
+    return sorted(rows + logs)
 
 
 def read_path(
@@ -100,15 +150,17 @@ def read_path(
     verifier: str = "prm",
     run_id: str | None = None,
     dataset: str | None = None,
-    policy_model: str = "unknown",
+    policy_model: str | None = None,
     policy_params: float | None = None,
 ) -> list[RunBundle]:
     """Read the runs at `path`, detecting the format (see `FORMATS`).
 
     A canonical directory gives its one run (the keyword options do not apply: the run says
-    everything itself). search-and-learn rows give one run; the options name its verifier
-    (for the step scores), run id (default: the file's or directory's stem), dataset, policy
-    model and parameter count. Every bundle is validated.
+    everything itself). search-and-learn rows and OpenAI outputs give one run; an inspect_ai
+    log one run per log; lm-eval samples one run per task file. The options name the
+    verifier (search-and-learn step scores), the run id (default: from the file, folder, task
+    or log; only with one run), dataset, policy model and parameter count. Every bundle is
+    validated.
 
     >>> import json, tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "rows.jsonl"
@@ -117,18 +169,48 @@ def read_path(
     >>> [b.run.run_id for b in read_path(path, verifier="my-prm")]
     ['rows']
     """
-    from workbench.importers import canonical, search_and_learn
+    from workbench.importers import (
+        canonical,
+        inspect_logs,
+        lm_eval_samples,
+        openai_outputs,
+        search_and_learn,
+    )
 
     fmt = detect_format(path)
     p = Path(path)
     if fmt.startswith("canonical"):
         return [canonical.read_dir(p.parent if p.is_file() else p)]
     shards = _shards(p)
+    if run_id is not None and len(shards) > 1 and fmt in ("inspect-log", "lm-eval-samples"):
+        raise ValueError(f"`run_id` names one run, but {p} holds {len(shards)} ({fmt})")
+    if fmt == "inspect-log":
+        logs = [(s, b) for s in shards for b in inspect_logs.read_log(
+            s, run_id=run_id, dataset=dataset, policy_params=policy_params)]
+        return _distinct_run_ids(logs)
+    if fmt == "lm-eval-samples":
+        return [b for s in shards for b in lm_eval_samples.read(
+            s, run_id=run_id, dataset=dataset, policy_model=policy_model,
+            policy_params=policy_params)]
+    if fmt == "openai-outputs":
+        return openai_outputs.read(shards, run_id=run_id or (p.stem if p.is_file() else p.name),
+                                   dataset=dataset, policy_params=policy_params)
     files = {str(s): s for s in shards}
     return search_and_learn.read(
         files, verifier=verifier, run_id=run_id or p.stem, dataset=dataset,
-        policy_model=policy_model, policy_params=policy_params,
+        policy_model=policy_model or "unknown", policy_params=policy_params,
     )
+
+
+def _distinct_run_ids(runs: list[tuple[Path, RunBundle]]) -> list[RunBundle]:
+    """Runs that would share an id (two logs of one task) get their file's stem appended."""
+    import dataclasses
+
+    seen = [b.run.run_id for _, b in runs]
+    for path, b in runs:
+        if seen.count(b.run.run_id) > 1:
+            b.run = dataclasses.replace(b.run, run_id=f"{b.run.run_id}/{path.stem}")
+    return [b for _, b in runs]
 
 
 def read_dataset(dataset: Any, *, progress: Any = None) -> list[RunBundle]:

@@ -17,56 +17,20 @@ values and intervals come from the engine and analysis results as they are.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from workbench.analysis.labelled import LabelledCurve
+
 if TYPE_CHECKING:
     from workbench.analysis.bins import Bins
     from workbench.analysis.exchange import ExchangeResult
-    from workbench.analysis.laws import Law, Prediction
+    from workbench.analysis.laws import Law
     from workbench.analysis.planner import Plan
     from workbench.analysis.policy import PolicyResult
     from workbench.engine.bootstrap import BootstrapResult
-    from workbench.engine.results import Curve
-
-KINDS = ("real", "oracle", "model")
-"""How a number was obtained: measured on cached samples ("real"), an upper bound that picks
-with the gold answer ("oracle"), or from a fitted model / extrapolation ("model")."""
-
-
-@dataclass(frozen=True)
-class LabelledCurve:
-    """A curve with its bootstrap CI and how a reader should see it.
-
-    Attributes:
-        label: the name shown in legends and tables.
-        curve: the engine's curve.
-        boot: its bootstrap over problems (None: no band).
-        kind: "real", "oracle" (upper bound) or "model" (see `KINDS`).
-        x: "budget" to plot at the curve's budgets, or a cost unit ("generations", "tokens",
-            "flops", "money") to plot at its mean cost per question (e.g. a tree search whose
-            budget is a breadth, not a number of generations).
-    """
-
-    label: str
-    curve: Curve
-    boot: BootstrapResult | None = None
-    kind: str = "real"
-    x: str = "budget"
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"`kind` must be one of {KINDS}; got {self.kind!r}")
-
-    def positions(self) -> np.ndarray:
-        """(B,) where each budget sits on the chart's x axis."""
-        if self.x == "budget":
-            return np.asarray(self.curve.budgets, dtype=float)
-        return np.asarray(self.curve.cost.unit(self.x), dtype=float)
-
 
 def _bounds(boot: BootstrapResult | None, size: int) -> tuple[np.ndarray, np.ndarray]:
     if boot is None:
@@ -225,31 +189,6 @@ def exchange_table(results: Sequence[tuple[str, ExchangeResult]]) -> pd.DataFram
     })
 
 
-def law_frames(
-    law: Law,
-    k: Sequence[float] | np.ndarray,
-    *,
-    prediction: Prediction | None = None,
-    name: str | None = None,
-) -> pd.DataFrame:
-    """Columns: law, k, pred, lo, hi: the fitted law with its prediction band on a budget grid.
-    Input (`fitted`) of `charts.law_fit_chart`."""
-    pred = prediction if prediction is not None else law.predict_interval(np.asarray(k, float))
-    return pd.DataFrame({
-        "law": name or law.name, "k": np.asarray(pred.k, dtype=float),
-        "pred": np.asarray(pred.estimate, dtype=float),
-        "lo": np.asarray(pred.lower, dtype=float), "hi": np.asarray(pred.upper, dtype=float),
-    })
-
-
-def observed_frame(k: Any, value: Any, *, role: str = "observed") -> pd.DataFrame:
-    """Columns: k, value, role (e.g. "fitted on", "held out"). Input (`observed`) of
-    `charts.law_fit_chart`."""
-    kk = np.asarray(k, dtype=float)
-    return pd.DataFrame({"k": kk, "value": np.asarray(value, dtype=float),
-                         "role": [role] * kk.size})
-
-
 def law_summary(law: Law) -> pd.DataFrame:
     """One row per parameter: estimate, s.e. and CI, plus the law and its AIC."""
     s = law.summary
@@ -279,4 +218,6 @@ def _interval(ci: tuple[float, float], digits: int) -> str:
     lo, hi = ci
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return ""
-    return f"[{lo:.{digits}f}, {hi:.{digits}f}]"
+    lo_t, hi_t = (f"{v:.{digits}f}" for v in (lo, hi))
+    zero = f"{0.0:.{digits}f}"  # an end that rounds to zero reads 0.000, not -0.000
+    return f"[{zero if float(lo_t) == 0 else lo_t}, {zero if float(hi_t) == 0 else hi_t}]"

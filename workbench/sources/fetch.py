@@ -3,7 +3,7 @@
 Where a file is read from:
 - `$WORKBENCH_DATA_MIRROR/<dataset>/<path>` when `WORKBENCH_DATA_MIRROR` is set (read-only; CI
   sets it to `../shared/data`). A file missing there is an error, not a silent download.
-- otherwise the download cache `$WORKBENCH_DATA_CACHE` (default `cached_runs/.cache/data`),
+- otherwise the download cache `$WORKBENCH_DATA_CACHE` (default `<data home>/.cache/data`),
   filled by pooch from the pinned upstream URL (or from `$WORKBENCH_DATA_URL/<dataset>/<path>`
   when that variable names another server laid out like the mirror).
 
@@ -25,12 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.errors import ChecksumError, DataSourceError
+from workbench.locations import data_cache_dir, data_home
 from workbench.sources.registry import Dataset, ProgressHook, get_dataset
 
 MIRROR_ENV = "WORKBENCH_DATA_MIRROR"
-CACHE_ENV = "WORKBENCH_DATA_CACHE"
 URL_ENV = "WORKBENCH_DATA_URL"
-DEFAULT_CACHE = Path("cached_runs") / ".cache" / "data"
+DEFAULT_CACHE = data_home() / ".cache" / "data"
+"""`<checkout>/cached_runs/.cache/data`, or the per-user data folder outside a checkout."""
 
 _HASH_MEMO: dict[tuple[str, int, int], str] = {}
 
@@ -70,9 +71,9 @@ def mirror_root() -> Path | None:
 
 
 def cache_root() -> Path:
-    """The download cache from `WORKBENCH_DATA_CACHE`, else `cached_runs/.cache/data`."""
-    value = os.environ.get(CACHE_ENV)
-    return Path(value) if value else DEFAULT_CACHE
+    """The download cache from `WORKBENCH_DATA_CACHE`, else `<data home>/.cache/data` (see
+    `workbench.locations`: the checkout's cached_runs/ or the per-user data folder)."""
+    return data_cache_dir()
 
 
 def sha256_file(path: Path) -> str:

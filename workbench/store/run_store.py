@@ -7,7 +7,6 @@ DuckDB failures as `StoreError` carrying the SQL (the Splink pattern).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,21 +19,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from workbench.errors import InputError, RunNotFoundError, StoreError
+from workbench.locations import STORE_FILE, data_home, default_store_path
 from workbench.store.convert import arrow_to_records, records_to_arrow, run_to_dict
 from workbench.store.records import TABLE_RECORDS, Run, RunBundle
 from workbench.store.schema import CURRENT_VERSION, MIGRATIONS, VIEWS
 
-DEFAULT_STORE = Path("cached_runs") / "workbench.duckdb"
-"""Where `workbench` keeps its store unless told otherwise (env WORKBENCH_STORE overrides)."""
+DEFAULT_STORE = data_home() / STORE_FILE
+"""Where `workbench` keeps its store unless told otherwise (env WORKBENCH_STORE overrides):
+`<checkout>/cached_runs/workbench.duckdb`, or the per-user data folder outside a checkout
+(see `workbench.locations`)."""
 
 EXPORT_FORMAT = "ttc-workbench-run/1"
 PROBLEM_COLUMNS = ("dataset", "problem_id", "question", "gold_answer", "subject", "level", "meta")
 AGGREGATIONS = ("last", "min", "prod", "mean")
-
-
-def default_store_path() -> Path:
-    """The store path from env `WORKBENCH_STORE`, else `cached_runs/workbench.duckdb`."""
-    return Path(os.environ.get("WORKBENCH_STORE", DEFAULT_STORE))
 
 
 class QueryResult:

@@ -33,6 +33,8 @@ class Settings:
         policy_boot: bootstrap replicates of the compute-optimal policy (selection re-done).
         draws: Monte-Carlo draws per problem and budget (majority, weighted best-of-N).
         n_bins, folds: difficulty bins and cross-fitting folds of the policy.
+        splits: cross-fitting splits averaged for every policy estimate (the point and each
+            bootstrap replicate; `workbench.analysis.policy`).
         confidence: level of every interval.
         examples: example generations shown per run (only runs this project generated).
     """
@@ -43,6 +45,7 @@ class Settings:
     draws: int = 1000
     n_bins: int = 5
     folds: int = 2
+    splits: int = 20
     confidence: float = 0.95
     examples: int = 3
 

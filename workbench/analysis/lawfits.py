@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -18,11 +18,11 @@ import pandas as pd
 from workbench.analysis.fits import aic_table, fit_run
 from workbench.analysis.inputs import counts_curve
 from workbench.analysis.laws import CoverageLaw, Law, SaturatingLaw
+from workbench.analysis.settings import Notes, Settings, power_budgets
 from workbench.errors import FitError, StrategyError
-from workbench.report.frames import law_frames, observed_frame
-from workbench.report.settings import Notes, Settings, power_budgets
 
 if TYPE_CHECKING:
+    from workbench.analysis.laws import Prediction
     from workbench.engine import CountsPool, RunData
     from workbench.engine.results import Curve
 
@@ -133,6 +133,31 @@ def curve_law(source: Curve | tuple[Sequence[float], Sequence[float]], title: st
         table = _check_table([model], budgets[~fit_rows], acc[~fit_rows])
     return LawFit(title, (model,), pd.concat(observed, ignore_index=True),
                   law_frames(model, grid), float(top), y_title, None, table)
+
+
+def law_frames(
+    law: Law,
+    k: Sequence[float] | np.ndarray,
+    *,
+    prediction: Prediction | None = None,
+    name: str | None = None,
+) -> pd.DataFrame:
+    """Columns: law, k, pred, lo, hi: the fitted law with its prediction band on a budget grid.
+    Input (`fitted`) of `charts.law_fit_chart`."""
+    pred = prediction if prediction is not None else law.predict_interval(np.asarray(k, float))
+    return pd.DataFrame({
+        "law": name or law.name, "k": np.asarray(pred.k, dtype=float),
+        "pred": np.asarray(pred.estimate, dtype=float),
+        "lo": np.asarray(pred.lower, dtype=float), "hi": np.asarray(pred.upper, dtype=float),
+    })
+
+
+def observed_frame(k: Any, value: Any, *, role: str = "observed") -> pd.DataFrame:
+    """Columns: k, value, role (e.g. "fitted on", "held out"). Input (`observed`) of
+    `charts.law_fit_chart`."""
+    kk = np.asarray(k, dtype=float)
+    return pd.DataFrame({"k": kk, "value": np.asarray(value, dtype=float),
+                         "role": [role] * kk.size})
 
 
 MAX_RELATIVE_SE = 5.0

@@ -1,9 +1,11 @@
 """The analysis behind a report: one run's curves, bins, policy, plans, laws and exchange.
 
-One code path serves `workbench report RUN`, `workbench demo` (`workbench.report.demo`) and the
-notebooks: each step here calls the engine and the analysis layer and returns typed results;
+One code path serves `workbench report RUN`, `workbench demo` (`workbench.analysis.demo`) and
+the notebooks: each step here calls the engine and the analysis layer and returns typed results;
 `workbench.report.render` turns them into a `Report`. Nothing here prints; long steps call
-`progress(step)` so the CLI can draw a bar.
+`progress(step)` so the CLI can draw a bar. The policy and its verdicts come from
+`workbench.analysis.verdict.optimize`, the call `workbench optimize` makes, so the report, the
+demo's headline and the CLI agree to the last digit for the same run and seed.
 
 What a run holds decides what is computed (anything it cannot support is listed in `notes`):
 
@@ -23,23 +25,30 @@ collected into `notes`, so a reader sees them next to the numbers.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from workbench.analysis.bin_checks import BinChecks, check_bins
 from workbench.analysis.bins import Bins
-from workbench.analysis.candidates import candidate_curves, load_strategies
+from workbench.analysis.candidates import CandidateCurves, load_strategies
 from workbench.analysis.exchange import ORACLE_NOTE, ExchangeResult, exchange_runs
 from workbench.analysis.inputs import bins_for_run, counts_curve
+from workbench.analysis.labelled import LabelledCurve
+from workbench.analysis.lawfits import MIN_CURVE_POINTS, LawFit, counts_laws, curve_law
 from workbench.analysis.planner import Plan, plan
-from workbench.analysis.policy import PolicyResult, compute_optimal_policy
+from workbench.analysis.policy import PolicyResult
+from workbench.analysis.settings import Notes, Progress, Settings, power_budgets, step
+from workbench.analysis.verdict import (
+    Optimization,
+    Verdict,
+    candidate_set,
+    optimize,
+    samples_per_problem,
+)
 from workbench.engine import CountsPool, RunData, bootstrap_curve, load_run_data, simulate
 from workbench.errors import BudgetError, CoverageWarning, FitError, StrategyError
-from workbench.report.frames import LabelledCurve
-from workbench.report.lawfits import MIN_CURVE_POINTS, LawFit, counts_laws, curve_law
-from workbench.report.settings import Notes, Progress, Settings, power_budgets, step
 from workbench.sources import DATASETS
 
 if TYPE_CHECKING:
@@ -110,8 +119,11 @@ class RunAnalysis:
     curves: tuple[LabelledCurve, ...]
     baseline: str | None
     bins: Bins | None
+    checks: BinChecks | None
+    """Which bins are degenerate (no spread, too few samples per problem)."""
     per_bin_boots: dict[tuple[str, str], BootstrapResult]
-    policy: PolicyResult | None
+    optimization: Optimization | None
+    """The policy as `workbench optimize` computes it (None where the run supports none)."""
     plans: tuple[PlanCase, ...]
     laws: tuple[LawFit, ...]
     exchange: tuple[tuple[str, ExchangeResult], ...]
@@ -124,6 +136,15 @@ class RunAnalysis:
     @property
     def run_id(self) -> str:
         return self.provenance.run_id
+
+    @property
+    def policy(self) -> PolicyResult | None:
+        return None if self.optimization is None else self.optimization.policy
+
+    @property
+    def headline(self) -> Verdict | None:
+        """The run's headline verdict (the per-bin policy over all problems at mid-grid)."""
+        return None if self.optimization is None else self.optimization.headline()
 
     def curve(self, label: str) -> LabelledCurve:
         """The labelled curve with this display label (KeyError listing the labels)."""
@@ -193,15 +214,14 @@ def labelled(curve: Curve, settings: Settings, *, label: str | None = None, kind
 # -- the parts of an analysis -----------------------------------------------------------------
 def sample_curves(
     store: RunStore, run_id: str, settings: Settings, notes: Notes,
-    budgets: Sequence[int] | None = None,
-) -> tuple[list[Curve], Curve]:
-    """Every candidate strategy's curve (pass@k included as the oracle bound) and the baseline."""
+) -> CandidateCurves:
+    """Every candidate strategy's curve (pass@k included as the oracle bound) and the baseline,
+    exactly as `workbench optimize` computes them (`verdict.candidate_set`)."""
     with notes.catching():
-        cc = candidate_curves(store, [run_id], budgets=budgets, include_oracle=True,
-                              draws=settings.draws, rng=settings.rng(f"candidates|{run_id}"))
+        cc = candidate_set(store, [run_id], settings, include_oracle=True)
     for label, why in cc.skipped:
         notes.add(f"{label} not computed: {why}")
-    return list(cc.curves), cc.baseline
+    return cc
 
 
 def counts_budgets(counts: CountsPool, cap: int | None = None) -> list[int]:
@@ -264,22 +284,16 @@ def chain_curves(data: RunData, settings: Settings, notes: Notes) -> list[Labell
 
 
 def run_policy(
-    curves: Sequence[LabelledCurve], baseline: Curve, bins: Bins, settings: Settings,
-    notes: Notes,
-) -> PolicyResult | None:
-    """Cross-fitted compute-optimal policy over the deployable candidates (not pass@k)."""
-    cands = [lc.curve for lc in curves if lc.kind == "real" and lc.x == "budget"
-             and lc.curve.run_id == baseline.run_id]
-    if len(cands) < 2:
+    store: RunStore, run_id: str, cands: CandidateCurves, settings: Settings, notes: Notes,
+) -> Optimization | None:
+    """The cross-fitted compute-optimal policy over the deployable candidates (not pass@k):
+    `workbench.analysis.verdict.optimize`, the call behind `workbench optimize`."""
+    if sum(c.strategy != "pass_at_k" for c in cands.curves) < 2:
         notes.add("compute-optimal policy not computed: fewer than two deployable strategies")
         return None
     try:
         with notes.catching():
-            return compute_optimal_policy(
-                cands, bins, baseline=baseline, folds=settings.folds,
-                n_resamples=settings.policy_boot, confidence_level=settings.confidence,
-                rng=settings.rng(f"policy|{baseline.run_id}"),
-            )
+            return optimize(store, [run_id], settings, curves=cands)
     except ValueError as exc:
         notes.add(f"compute-optimal policy not computed: {exc}")
         return None
@@ -335,22 +349,6 @@ def find_larger(store: RunStore, run: Run) -> Run | None:
         if best is None or other.policy_params > (best.policy_params or 0):
             best = other
     return best
-
-
-def _tied_bins(bins: Bins) -> list[str]:
-    """Labels of the largest group of adjacent bins whose problems all share one value."""
-    flat = []
-    for label in bins.labels:
-        v = bins.values[bins.mask(label)]
-        flat.append(float(v[0]) if v.size and np.all(v == v[0]) else None)
-    best: list[str] = []
-    run: list[str] = []
-    for label, v, prev in zip(bins.labels, flat, [None, *flat[:-1]], strict=True):
-        run = run + [label] if v is not None and v == prev and run else \
-            ([label] if v is not None else [])
-        if len(run) > len(best):
-            best = run
-    return best if len(best) > 1 else []
 
 
 def _problem_ids(store: RunStore, run_id: str) -> frozenset[str]:
@@ -458,21 +456,24 @@ def analyse_run(
     data = load_run_data(store, run_id)
     curves: list[LabelledCurve] = []
     baseline: Curve | None = None
+    cands: CandidateCurves | None = None
     several_verifiers = len(data.verifiers) > 1
 
     if data.pool is not None and data.pool.answer is not None and data.pool.correct is not None \
             and data.chains is None:
         step(progress, f"{run_id}: strategy curves")
         # powers of two and the whole pool (the last point is then exact for every strategy)
-        raw, baseline = sample_curves(store, run_id, settings, notes,
-                                      budgets=power_budgets(int(np.min(data.pool.sizes))))
-        curves = [labelled(c, settings, show_verifier=several_verifiers) for c in raw]
+        cands = sample_curves(store, run_id, settings, notes)
+        baseline = cands.baseline
+        curves = [labelled(c, settings, show_verifier=several_verifiers) for c in cands.curves]
     elif data.chains is not None:
         step(progress, f"{run_id}: revision chains")
         curves = chain_curves(data, settings, notes)
         try:  # revisions(N, ratio) and voting, where the chains support them
-            raw, baseline = sample_curves(store, run_id, settings, notes)
-            curves += [labelled(c, settings, show_verifier=several_verifiers) for c in raw]
+            cands = sample_curves(store, run_id, settings, notes)
+            baseline = cands.baseline
+            curves += [labelled(c, settings, show_verifier=several_verifiers)
+                       for c in cands.curves]
         except StrategyError as exc:
             notes.add(f"revision strategies not computed: {exc}")
     elif data.tree is not None and (data.run.sampler or {}).get("method") == "bfs":
@@ -480,8 +481,9 @@ def analyse_run(
         curves = tree_curves(data, settings, notes)
     elif data.tree is not None:  # a tree bank for beam / lookahead / DVTS
         step(progress, f"{run_id}: tree search replay")
-        raw, baseline = sample_curves(store, run_id, settings, notes, budgets=power_budgets(64))
-        curves = [labelled(c, settings) for c in raw]
+        cands = sample_curves(store, run_id, settings, notes)  # budgets 1 to 64
+        baseline = cands.baseline
+        curves = [labelled(c, settings) for c in cands.curves]
     elif data.counts is not None:
         step(progress, f"{run_id}: pass@k")
         c = counts_curve(data.counts, counts_budgets(data.counts))
@@ -491,14 +493,13 @@ def analyse_run(
     labels = {lc.curve.label: lc.label for lc in curves}
 
     bins = None
+    checks = None
     per_bin: dict[tuple[str, str], BootstrapResult] = {}
     if data.counts is not None and data.counts.n_problems >= 2 * settings.n_bins:
         bins = bins_for_run(data, n_bins=settings.n_bins)
-        tied = _tied_bins(bins)
-        if tied:
-            notes.add(f"bins {', '.join(tied)} hold problems with the same {bins.statistic} "
-                      f"({float(bins.values[bins.mask(tied[0])][0]):.3f}): quantile bins split "
-                      "ties by problem id, so these bins do not differ in difficulty")
+        checks = check_bins(bins, samples_per_problem(data, bins), warn=False)
+        for text in checks.messages():
+            notes.add(text)
         step(progress, f"{run_id}: per-bin curves")
         for lc in curves:
             if lc.curve.run_id != run_id or lc.x != "budget":
@@ -511,16 +512,16 @@ def analyse_run(
         notes.add(f"difficulty bins not made: {data.counts.n_problems} problems are too few "
                   f"for {settings.n_bins} bins")
 
-    policy = None
+    opt = None
     plans: list[PlanCase] = []
-    if bins is not None and baseline is not None and settings.policy_boot > 0:
+    if bins is not None and cands is not None and settings.policy_boot > 0:
         step(progress, f"{run_id}: compute-optimal policy")
-        policy = run_policy(curves, baseline, bins, settings, notes)
-        if policy is not None:
-            for n in policy.notes:
+        opt = run_policy(store, run_id, cands, settings, notes)
+        if opt is not None:
+            for n in opt.notes:
                 notes.add(n)
             step(progress, f"{run_id}: budget plans")
-            plans = budget_plans(policy, notes)
+            plans = budget_plans(opt.policy, notes)
 
     laws: list[LawFit] = []
     step(progress, f"{run_id}: scaling laws")
@@ -560,7 +561,8 @@ def analyse_run(
     return RunAnalysis(
         provenance=prov, info=info, curves=tuple(curves),
         baseline=None if baseline is None else labels.get(baseline.label, baseline.label),
-        bins=bins, per_bin_boots=per_bin, policy=policy, plans=tuple(plans), laws=tuple(laws),
+        bins=bins, checks=checks, per_bin_boots=per_bin, optimization=opt, plans=tuple(plans),
+        laws=tuple(laws),
         exchange=tuple(exch), examples=tuple(ex), labels=labels, notes=tuple(notes.items),
         settings=settings,
     )

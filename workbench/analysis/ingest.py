@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from workbench.analysis.settings import Progress, step
 from workbench.importers.own_runs import OWN_RUNS_DIR, own_run_dirs
-from workbench.report.settings import Progress, step
 from workbench.sources import DATASETS
 
 if TYPE_CHECKING:

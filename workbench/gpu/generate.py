@@ -1,0 +1,202 @@
+"""Continuous-batching sampling over a static KV cache.
+
+`slots` rows decode together; a finished row is refilled with the next waiting sample as soon as
+an eighth of the rows are free (the new prompts are prefilled in one batched pass, once per
+distinct prompt, and their K/V copied into the free rows). Finished rows are found every
+`check_every` steps, so the host syncs with the device rarely.
+
+Sampling is Gumbel-max on the device at temperature T (argmax of logits / T - log E with E
+exponential), optionally after nucleus (top-p) filtering. Draws come from one seeded device
+generator: a run is reproducible for the same slots, prompts and hardware, not across batch
+layouts (the row a sample lands in depends on when others finish).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from workbench.gpu.decoder import Decoder, KVCache
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One finished sample: generated token ids (the stop token excluded) and why it ended."""
+
+    prompt_index: int
+    sample_index: int
+    tokens: list[int]
+    finish_reason: str  # "stop" (a stop token) or "length" (max_new reached)
+
+
+@dataclass(frozen=True)
+class GenerationStats:
+    """What a `generate` call did: sampled tokens (stop tokens included) and wall time."""
+
+    samples: int
+    tokens: int
+    prefill_tokens: int
+    seconds: float
+    steps: int
+    slots: int
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens / self.seconds if self.seconds > 0 else float("nan")
+
+
+def sample_tokens(logits: torch.Tensor, *, temperature: float, top_p: float,
+                  generator: torch.Generator | None) -> torch.Tensor:
+    """Draw one token per row from float logits [B, V]."""
+    if temperature <= 0:
+        return logits.argmax(-1)
+    logits = logits / temperature
+    if top_p < 1.0:
+        srt, idx = logits.sort(dim=-1, descending=True)
+        probs = torch.softmax(srt, dim=-1)
+        drop = probs.cumsum(-1) - probs > top_p  # keep the smallest prefix with mass >= top_p
+        srt = srt.masked_fill(drop, float("-inf"))
+        logits = torch.full_like(logits, float("-inf")).scatter(-1, idx, srt)
+    e = torch.empty_like(logits).exponential_(generator=generator)
+    return (logits - e.log()).argmax(-1)
+
+
+def generate(
+    dec: Decoder,
+    prompts: Sequence[Sequence[int]],
+    n: int,
+    *,
+    max_new: int,
+    temperature: float,
+    top_p: float = 1.0,
+    stop_ids: Sequence[int],
+    slots: int,
+    seed: int,
+    on_done: Callable[[Generation], None],
+    check_every: int = 8,
+    refill_fraction: float = 0.125,
+    deadline: float | None = None,
+    items: Sequence[tuple[int, int]] | None = None,
+) -> GenerationStats:
+    """Sample `n` completions of every prompt (or the given (prompt, sample) `items`).
+
+    `on_done` receives each finished `Generation` (in completion order). After `deadline`
+    (a `time.monotonic()` value) no new sample starts; those running finish.
+    """
+    dev = dec.device
+    work = deque(items if items is not None else
+                 [(p, s) for p in range(len(prompts)) for s in range(n)])
+    total = len(work)
+    slots = max(1, min(slots, total)) if total else 1
+    max_len = max((len(p) for p in prompts), default=1) + max_new + 1
+    cache = KVCache(dec.cfg, slots, max_len, device=dev, dtype=dec.dtype)
+    gen = torch.Generator(device=dev)
+    gen.manual_seed(seed)
+    stops = torch.tensor(sorted(set(stop_ids)), device=dev, dtype=torch.long)
+    rows = torch.arange(slots, device=dev)
+    tok = torch.zeros(slots, dtype=torch.long, device=dev)
+    pos = torch.zeros(slots, dtype=torch.long, device=dev)
+    ngen = torch.zeros(slots, dtype=torch.long, device=dev)
+    done = torch.ones(slots, dtype=torch.bool, device=dev)
+    stopped = torch.zeros(slots, dtype=torch.bool, device=dev)
+    out = torch.zeros(slots, max_new, dtype=torch.long, device=dev)
+    owner: list[tuple[int, int] | None] = [None] * slots
+    pos_host = np.zeros(slots, dtype=np.int64)
+    free = list(range(slots - 1, -1, -1))
+    t0 = time.monotonic()
+    n_tokens = n_prefill = steps = finished = 0
+
+    def admit(batch: list[tuple[int, int]], where: list[int]) -> None:
+        nonlocal n_prefill
+        uniq = sorted({p for p, _ in batch})
+        row_of = {p: i for i, p in enumerate(uniq)}
+        lens = [len(prompts[p]) for p in uniq]
+        width = max(lens)
+        padded = torch.zeros(len(uniq), width, dtype=torch.long)
+        for i, p in enumerate(uniq):
+            padded[i, : lens[i]] = torch.tensor(prompts[p], dtype=torch.long)
+        h, kv, _ = dec.prefill(padded.to(dev))
+        n_prefill += sum(lens)
+        lens_t = torch.tensor(lens, device=dev)
+        last = dec.logits(h[torch.arange(len(uniq), device=dev), lens_t - 1])
+        r = torch.tensor([row_of[p] for p, _ in batch], device=dev)
+        s = torch.tensor(where, device=dev)
+        for li, (k, v) in enumerate(kv):
+            cache.k[li][s, :, :width] = k[r]
+            cache.v[li][s, :, :width] = v[r]
+        first = sample_tokens(last[r], temperature=temperature, top_p=top_p, generator=gen)
+        is_stop = torch.isin(first, stops)
+        tok[s] = first
+        pos[s] = lens_t[r]
+        ngen[s] = 1
+        out[s, 0] = first
+        stopped[s] = is_stop
+        done[s] = is_stop | (max_new <= 1)
+        for (p, smp), slot in zip(batch, where, strict=True):
+            owner[slot] = (p, smp)
+            pos_host[slot] = len(prompts[p])
+
+    def harvest() -> None:
+        nonlocal finished, n_tokens
+        live = [i for i in range(slots) if owner[i] is not None]
+        if not live:
+            return
+        idx = torch.tensor(live, device=dev)
+        d = done[idx].cpu().numpy()
+        fin = [live[j] for j in np.flatnonzero(d)]
+        if not fin:
+            return
+        fidx = torch.tensor(fin, device=dev)
+        counts = ngen[fidx].cpu().numpy()
+        stop_flags = stopped[fidx].cpu().numpy()
+        toks = out[fidx].cpu().numpy()
+        for j, slot in enumerate(fin):
+            p, smp = owner[slot]  # type: ignore[misc]
+            cnt = int(counts[j])
+            n_tokens += cnt
+            keep = cnt - 1 if stop_flags[j] else cnt
+            on_done(Generation(p, smp, toks[j, :keep].tolist(),
+                               "stop" if stop_flags[j] else "length"))
+            owner[slot] = None
+            free.append(slot)
+            finished += 1
+
+    while finished < total:
+        running = slots - len(free)
+        may_start = deadline is None or time.monotonic() < deadline
+        if work and may_start and (len(free) >= max(1, int(slots * refill_fraction))
+                                   or running == 0):
+            take = min(len(free), len(work))
+            admit([work.popleft() for _ in range(take)], [free.pop() for _ in range(take)])
+        elif not may_start:
+            work.clear()
+            total = finished + (slots - len(free))
+            if running == 0:
+                break
+        for _ in range(check_every):
+            upto = int(min(max_len, pos_host.max() + 1))
+            h = dec.decode(tok, pos, cache, upto)
+            nxt = sample_tokens(dec.logits(h), temperature=temperature, top_p=top_p,
+                                generator=gen)
+            active = ~done
+            slot_col = ngen.clamp(max=max_new - 1)
+            out[rows, slot_col] = torch.where(active, nxt, out[rows, slot_col])
+            is_stop = torch.isin(nxt, stops) & active
+            ngen += active.long()
+            stopped |= is_stop
+            done |= is_stop | (ngen >= max_new) | (pos + 2 >= max_len)
+            tok = torch.where(active, nxt, tok)
+            pos = torch.where(active, pos + 1, pos)
+            pos_host[[i for i in range(slots) if owner[i] is not None]] += 1
+            np.minimum(pos_host, max_len - 1, out=pos_host)
+            steps += 1
+        harvest()
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    return GenerationStats(samples=finished, tokens=n_tokens, prefill_tokens=n_prefill,
+                           seconds=time.monotonic() - t0, steps=steps, slots=slots)
