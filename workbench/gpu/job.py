@@ -269,7 +269,11 @@ class Job:
                     rows.append((tok.decode(g.tokens, skip_special_tokens=True),
                                  todo[i].get("gold_answer")))
                     meta.append((i, s, g))
-            pending.append((idx, (rows, meta, self.pool().map_async(_grade_rows, _chunks(rows)))))
+            if os.environ.get("WORKBENCH_GRADE_LATER"):  # graded where the run is assembled
+                pending.append((idx, (rows, meta, _Ungraded(len(rows)))))
+            else:
+                pending.append((idx, (rows, meta,
+                                      self.pool().map_async(_grade_rows, _chunks(rows)))))
 
         def finish(block: bool) -> None:
             while pending and (block or pending[0][1][2].ready()):
@@ -435,6 +439,19 @@ class Job:
         finally:
             if self._pool is not None:
                 self._pool.close()
+
+
+class _Ungraded:
+    """Stands in for a grading result when grading is deferred to assembly."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def ready(self) -> bool:
+        return True
+
+    def get(self) -> list[list[tuple[None, None, None]]]:
+        return [[(None, None, None)] * self.n]
 
 
 def _chunks(rows: list[Any], size: int = 64) -> list[list[Any]]:
