@@ -229,3 +229,39 @@ def test_ingest_defaults_real_mirror(
     code, out, _ = _run(cli, "ingest", "reflexion", "--store", str(store))
     assert code == 0 and out.count("already present") == 2 + 1
     assert snapshot(store) == before
+
+
+# -- export -----------------------------------------------------------------------------------
+def test_export_then_ingest_round_trips_exactly(cli: Cli, tmp_path: Path) -> None:
+    """`workbench export RUN DIR` writes what `workbench ingest DIR` reads back unchanged
+    (synthetic run)."""
+    from workbench.importers import read_path
+
+    from .store_helpers import round_trip_bundle
+
+    bundle = round_trip_bundle()
+    src = tmp_path / "a.duckdb"
+    with RunStore(src) as store:
+        store.ingest(bundle)
+        digest = store.query("SELECT content_hash FROM runs").to_pylist()[0]["content_hash"]
+    out_dir = tmp_path / "exported"
+    code, out, err = _run(cli, "export", bundle.run.run_id, str(out_dir), "--store", str(src),
+                          "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["content_hash"] == digest == bundle.content_hash()
+    assert "run.json" in report["files"] and "samples.parquet" in report["files"]
+    [back] = read_path(out_dir)
+    assert back.run == bundle.run and back.content_hash() == digest
+    # into a fresh store: the same content hash and the same rows
+    dst = tmp_path / "b.duckdb"
+    code, out, err = _run(cli, "ingest", str(out_dir), "--store", str(dst))
+    assert code == 0 and out.startswith(f"created          {bundle.run.run_id}"), err
+    assert snapshot(dst)["samples"] == snapshot(src)["samples"]
+    with RunStore(dst, read_only=True) as store:
+        assert store.load_bundle(bundle.run.run_id).content_hash() == digest
+    # a non-empty target and an unknown run: one line, exit 2, nothing written
+    code, out, err = _run(cli, "export", bundle.run.run_id, str(out_dir), "--store", str(src))
+    assert code == 2 and err.startswith(f"error: {out_dir}: exists and is not an empty")
+    code, out, err = _run(cli, "export", "nope", str(tmp_path / "x"), "--store", str(src))
+    assert code == 2 and "no run 'nope'" in err and not (tmp_path / "x").exists()

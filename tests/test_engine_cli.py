@@ -102,10 +102,20 @@ def test_prices_and_parameter_overrides(run: Invoke, tmp_path: Path) -> None:
 
 def test_monte_carlo_reports_draws_and_is_reproducible(run: Invoke) -> None:
     args = ("toy/r", "--strategy", "majority", "--budgets", "2,3", "--draws", "400", "--json",
-            "--seed", "3")
+            "--seed", "3", "--estimator", "montecarlo")
     first, second = json.loads(run(*args)[1]), json.loads(run(*args)[1])
     assert first == second and first["draws"] == 400 and first["exact"] is False
-    assert all(r["mc_se"] > 0 for r in first["rows"])
+    assert all(r["mc_se"] > 0 and r["estimator"] == "Monte Carlo" for r in first["rows"])
+
+
+def test_majority_is_exact_by_default_and_says_so(run: Invoke) -> None:
+    code, out, _ = run("toy/r", "--strategy", "majority", "--budgets", "2,3", "--json")
+    res = json.loads(out)
+    assert code == 0 and res["exact"] is True and res["draws"] is None
+    assert [r["estimator"] for r in res["rows"]] == ["exact (generating function)"] * 2
+    assert all(r["mc_se"] == 0 for r in res["rows"])
+    code, out, _ = run("toy/r", "--strategy", "majority", "--budgets", "2")
+    assert code == 0 and "exact (generating function)" in out
 
 
 def test_budget_past_the_pool_is_refused_then_flagged_with_replacement(run: Invoke) -> None:

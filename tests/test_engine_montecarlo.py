@@ -1,4 +1,5 @@
-"""Monte-Carlo majority and weighted best-of-N: within 4 standard errors of exact enumeration,
+"""Monte-Carlo majority and weighted best-of-N (estimator="montecarlo"; exact is the default
+where it exists, see test_engine_exact_vote): within 4 standard errors of exact enumeration,
 closed-form budgets exact, standard errors calibrated, results independent of n_jobs."""
 
 from __future__ import annotations
@@ -9,6 +10,10 @@ import pytest
 from tests import engine_brute as brute
 from workbench.engine import RunData, SamplePool, simulate, vote_curve
 from workbench.engine.synthetic import synthetic_pool
+from workbench.errors import SignedScoreWarning
+
+MC = "montecarlo"
+"""The Monte-Carlo estimator, asked for explicitly (the default is exact where it exists)."""
 
 
 def vote_pools(seed: int, count: int = 4) -> list[tuple[list, list, list]]:
@@ -56,7 +61,7 @@ def test_monte_carlo_within_4_se_of_enumeration(strategy: str, seed: int) -> Non
     pools = vote_pools(seed)
     pool = as_pool(pools)
     ns = list(range(1, int(pool.sizes.min()) + 1))
-    curve = simulate(RunData.from_pool(pool), strategy, ns, rng=seed, draws=4000)
+    curve = simulate(RunData.from_pool(pool), strategy, ns, rng=seed, draws=4000, estimator=MC)
     weighted = strategy == "weighted_bon"
     want = np.array([[brute.vote(a, c, n, s if weighted else None) for n in ns]
                      for a, c, s in pools])
@@ -70,7 +75,9 @@ def test_weighted_bon_with_zero_and_negative_scores_within_4_se() -> None:
     pools = [(a, c, [x - 0.5 for x in s]) for a, c, s in vote_pools(5)]
     pool = as_pool(pools)
     ns = list(range(1, int(pool.sizes.min()) + 1))
-    curve = simulate(RunData.from_pool(pool), "weighted_bon", ns, rng=1, draws=4000)
+    with pytest.warns(SignedScoreWarning, match="negative scores on 4 problem"):
+        curve = simulate(RunData.from_pool(pool), "weighted_bon", ns, rng=1, draws=4000,
+                         estimator=MC)
     want = np.array([[brute.vote(a, c, n, s) for n in ns] for a, c, s in pools])
     check_within_4_se(curve, want)
 
@@ -81,7 +88,8 @@ def test_monte_carlo_with_replacement_within_4_se(strategy: str) -> None:
     pool = as_pool(pools)
     ns = [2, 3, 6]
     with pytest.warns(Warning, match="WITH replacement"):
-        curve = simulate(RunData.from_pool(pool), strategy, ns, rng=2, draws=4000, replace=True)
+        curve = simulate(RunData.from_pool(pool), strategy, ns, rng=2, draws=4000, replace=True,
+                         estimator=MC)
     weighted = strategy == "weighted_bon"
     want = np.array([[brute.vote(a, c, n, s if weighted else None, replace=True) for n in ns]
                      for a, c, s in pools])
@@ -93,7 +101,8 @@ def test_single_sample_and_whole_pool_budgets_are_exact() -> None:
     pools = [(a[:5], c[:5], s[:5]) for a, c, s in vote_pools(4)]
     pool = as_pool(pools)
     for strategy, weighted in (("majority", False), ("weighted_bon", True)):
-        curve = simulate(RunData.from_pool(pool), strategy, [1, 5], rng=0, draws=10)
+        curve = simulate(RunData.from_pool(pool), strategy, [1, 5], rng=0, draws=10,
+                         estimator=MC)
         want = np.array([[brute.vote(a, c, n, s if weighted else None) for n in (1, 5)]
                          for a, c, s in pools])
         np.testing.assert_allclose(curve.per_problem, want, rtol=0, atol=1e-12)
@@ -116,7 +125,8 @@ def test_accuracy_standard_error_is_calibrated() -> None:
     pool = synthetic_pool(40, 64, rng=1)
     data = RunData.from_pool(pool)
     ns = [2, 8, 32]
-    curves = [simulate(data, "majority", ns, rng=seed, draws=50) for seed in range(60)]
+    curves = [simulate(data, "majority", ns, rng=seed, draws=50, estimator=MC)
+              for seed in range(60)]
     acc = np.array([c.accuracy for c in curves])
     reported = np.mean([c.accuracy_se for c in curves], axis=0)
     ratio = acc.std(axis=0, ddof=1) / reported
@@ -127,10 +137,10 @@ def test_accuracy_standard_error_is_calibrated() -> None:
 def test_results_depend_on_the_seed_not_on_n_jobs() -> None:
     pool = synthetic_pool(30, 48, rng=2)
     data = RunData.from_pool(pool)
-    one = simulate(data, "weighted_bon", [3, 12], rng=7, draws=300)
-    two = simulate(data, "weighted_bon", [3, 12], rng=7, draws=300, n_jobs=2)
+    one = simulate(data, "weighted_bon", [3, 12], rng=7, draws=300, estimator=MC)
+    two = simulate(data, "weighted_bon", [3, 12], rng=7, draws=300, n_jobs=2, estimator=MC)
     np.testing.assert_array_equal(one.per_problem, two.per_problem)
-    other = simulate(data, "weighted_bon", [3, 12], rng=8, draws=300)
+    other = simulate(data, "weighted_bon", [3, 12], rng=8, draws=300, estimator=MC)
     assert not np.array_equal(one.per_problem, other.per_problem)
 
 

@@ -100,6 +100,11 @@ class CoverageWarning(WorkbenchWarning):
     """A tree replay could not cover every problem from the cache."""
 
 
+class SignedScoreWarning(WorkbenchWarning):
+    """Verifier scores below zero summed as votes: an answer backed by more samples LOSES
+    votes, so weighted best-of-N may prefer a lone sample; choose a score transform."""
+
+
 class DegenerateBinWarning(WorkbenchWarning):
     """A difficulty bin that cannot carry a per-bin verdict: its problems do not differ in the
     binning statistic (no spread), or they have too few samples each to place them in a bin

@@ -307,8 +307,11 @@ def demo_summary(res: DemoResult) -> list[str]:
     deployable = [(p, e) for p, e in res.exchange if "upper bound" not in p]
     for panel, ex in [*res.exchange[:1], *deployable[:1]]:
         rows = [r for r in ex.rows if r.bin == "all"]
+        words = {"small": "small model better", "large": "larger model better",
+                 "tie": "no significant difference"}
         txt = "; ".join(f"R={r.r:g}: X={r.budget:.0f} gen., {r.difference:+.3f} "
-                        f"[{r.lower:+.3f}, {r.upper:+.3f}] ({r.winner})" for r in rows)
+                        f"[{r.lower:+.3f}, {r.upper:+.3f}] ({words.get(r.winner, r.winner)})"
+                        for r in rows)
         lines.append(f"exchange, {panel}: {txt}")
     for fit in res.laws[:1]:
         if fit.check is not None and not fit.check.empty:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from workbench.analysis.budget_axis import UNITS
+from workbench.analysis.budget_axis import UNITS, amount
 from workbench.analysis.policy import _jsonable, percentile_ci
 
 if TYPE_CHECKING:
@@ -429,23 +429,24 @@ def _coverage(
     if budget is not None:
         if not al.feasible:
             return False, (
-                f"a budget of {budget:g} {unit} per question is below the cheapest cached policy "
-                f"({least:g} {unit}); the plan shows that cheapest policy"
+                f"a budget of {amount(budget, unit)} per question is below the cheapest cached "
+                f"policy ({amount(least, unit)}); the plan shows that cheapest policy"
             )
         if budget > most * (1 + 1e-9):
             return False, (
-                f"a budget of {budget:g} {unit} per question is beyond what the cache covers "
-                f"(at most {most:g} {unit}, the largest cached budgets); the plan spends "
-                f"{al.cost:g} and says nothing about more (the twin can extrapolate)"
+                f"a budget of {amount(budget, unit)} per question is beyond what the cache "
+                f"covers (at most {amount(most, unit)}, the largest cached budgets); the plan "
+                f"spends {amount(al.cost, unit)} and says nothing about more (the twin can "
+                "extrapolate)"
             )
-        return True, f"plan spends {al.cost:g} of {budget:g} {unit} per question"
+        return True, f"plan spends {amount(al.cost, unit)} of {amount(budget, unit)} per question"
     if not al.feasible:
         return False, (
-            f"target accuracy {target:g} is not reached within the cache: the best cached plan "
-            f"gives {al.accuracy:.4f} at {al.cost:g} {unit} per question (the twin can "
+            f"target accuracy {target:.3f} is not reached within the cache: the best cached plan "
+            f"gives {al.accuracy:.3f} at {amount(al.cost, unit)} per question (the twin can "
             "extrapolate past the pool)"
         )
-    return True, f"cheapest plan reaching {target:g}: {al.cost:g} {unit} per question"
+    return True, f"cheapest plan reaching {target:.3f}: {amount(al.cost, unit)} per question"
 
 
 def _oracle_labels(policy: PolicyResult) -> set[str]:

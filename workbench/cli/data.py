@@ -1,4 +1,4 @@
-"""Data commands: `workbench datasets`, `workbench ingest`, `workbench runs`.
+"""Data commands: `workbench datasets`, `workbench ingest`, `workbench export`, `workbench runs`.
 
 Errors are left to propagate: `workbench.cli.main` turns a `WorkbenchError` into one line on
 stderr and a non-zero exit.
@@ -6,6 +6,7 @@ stderr and a non-zero exit.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from workbench.cli._common import (
+    done_at_commit,
     echo_json,
     json_option,
     open_store,
@@ -22,7 +24,7 @@ from workbench.cli._common import (
     store_option,
     text_table,
 )
-from workbench.errors import DataSourceError
+from workbench.errors import DataSourceError, InputError
 from workbench.sources import DATASETS, Dataset, get_dataset, list_datasets, verify
 from workbench.sources.fetch import cache_root, mirror_root
 
@@ -256,6 +258,7 @@ def ingest(source: str | None, defaults: bool, store_path: Path | None, replace:
         raise DataSourceError(f"{source or 'the registered datasets'}: no runs found")
     for bundle in bundles:
         bundle.validate()  # before the store is opened, so bad input never creates a store file
+    done_at_commit()  # from the commit on, a Ctrl-C only cuts the summary short
     with open_store(store_path, read_only=False) as store:
         with progress_bar(total=len(bundles), desc="ingest", unit="run") as bar:
             results = store.ingest_many(bundles, replace=replace, progress=lambda _: bar.update())
@@ -263,6 +266,37 @@ def ingest(source: str | None, defaults: bool, store_path: Path | None, replace:
     _report_ingest(results)
     created = sum(r.created for r in results)
     click.echo(f"{created} run(s) created, {len(results) - created} already present in {where}")
+
+
+# -- workbench export -------------------------------------------------------------------------
+@click.command("export")
+@click.argument("run_id", metavar="RUN")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), metavar="DIR")
+@store_option
+@json_option(help="Print JSON: run, directory, files, content hash.")
+def export(run_id: str, directory: Path, store_path: Path | None, as_json: bool) -> None:
+    """Write a stored run to DIR in the canonical Parquet format (run.json + one file per table).
+
+    DIR must not exist or be empty: an export never mixes with older files. `workbench ingest
+    DIR` reads it back as the same content (same content hash), into this or another store.
+
+    \b
+    Example:
+      workbench export smollm2-arith/samples exported/ --store my.duckdb
+    """
+    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+        raise InputError(str(directory), None, None,
+                         "exists and is not an empty directory: export into a new one")
+    with open_store(store_path) as store:
+        out = store.export_run(run_id, directory)
+    header = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    files = sorted(p.name for p in out.iterdir())
+    if as_json:
+        echo_json({"run_id": run_id, "directory": str(out), "files": files,
+                   "content_hash": header.get("content_hash")})
+        return
+    click.echo(f"exported {run_id} to {out} ({', '.join(files)}; "
+               f"content {str(header.get('content_hash'))[:12]})")
 
 
 # -- workbench runs ---------------------------------------------------------------------------
@@ -301,4 +335,4 @@ def _holds(info: Any) -> str:
     return ", ".join(parts) or "samples"
 
 
-COMMANDS: list[click.Command] = [datasets, ingest, runs]
+COMMANDS: list[click.Command] = [datasets, ingest, export, runs]

@@ -101,11 +101,21 @@ def _num(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
+def _estimators(curve: Curve) -> list[str]:
+    """The estimator of each budget: the curve's own record, else exact / Monte Carlo."""
+    names = curve.meta.get("estimators")
+    if names is not None:
+        return list(names)
+    return ["exact" if curve.exact else "Monte Carlo"] * len(curve.budgets)
+
+
 def _rows(curve: Curve, boot: BootstrapResult | None) -> list[dict[str, Any]]:
     rows = []
+    estimators = _estimators(curve)
     for i, n in enumerate(curve.budgets.tolist()):
         rows.append({
             "budget": int(n),
+            "estimator": estimators[i],
             "accuracy": _num(curve.accuracy[i]),
             "ci_low": None if boot is None else _num(boot.confidence_interval.low[i]),
             "ci_high": None if boot is None else _num(boot.confidence_interval.high[i]),
@@ -130,7 +140,7 @@ def _fmt(value: float | None, kind: str) -> str:
 
 def _table(rows: list[dict[str, Any]], level: float | None) -> str:
     ci = f"{round(100 * level)}% CI" if level is not None else "CI"
-    headers = ["N", "accuracy", ci, "MC SE (pp)", "tokens", "FLOPs", "money"]
+    headers = ["N", "accuracy", ci, "MC SE (pp)", "estimator", "tokens", "FLOPs", "money"]
 
     def interval(r: dict[str, Any]) -> str:
         if r["ci_low"] is None or r["ci_high"] is None:
@@ -139,10 +149,10 @@ def _table(rows: list[dict[str, Any]], level: float | None) -> str:
 
     cells = [[
         str(r["budget"]), _fmt(r["accuracy"], "pct"), interval(r),
-        _fmt(r["mc_se"], "se"), _fmt(r["tokens"], "n"), _fmt(r["flops"], "n"),
+        _fmt(r["mc_se"], "se"), r["estimator"], _fmt(r["tokens"], "n"), _fmt(r["flops"], "n"),
         _fmt(r["money"], "money"),
     ] for r in rows]
-    return text_table(headers, cells, right=[True] * len(headers))
+    return text_table(headers, cells, right=[h != "estimator" for h in headers])
 
 
 @click.command("simulate")
@@ -168,6 +178,10 @@ def _table(rows: list[dict[str, Any]], level: float | None) -> str:
               help="Seed of every random draw (Monte Carlo and bootstrap).")
 @click.option("--draws", type=click.IntRange(min=2), default=None,
               help="Monte-Carlo draws per problem for stochastic strategies (default 1000).")
+@click.option("--estimator", type=click.Choice(["auto", "exact", "montecarlo"]), default="auto",
+              show_default=True,
+              help="Majority / weighted best-of-N: exact wherever it exists (auto), exact only, "
+                   "or Monte Carlo at every budget.")
 @click.option("--with-replacement", "replace", is_flag=True,
               help="Allow budgets past the cached pool by resampling with replacement "
                    "(biased; the result says so).")
@@ -186,7 +200,7 @@ def _table(rows: list[dict[str, Any]], level: float | None) -> str:
 def simulate_command(
     run: str, strategy_name: str, verifier: str | None, agg: str, budgets: str | None,
     strategy_params: tuple[str, ...], n_resamples: int, ci_method: str, confidence: float,
-    seed: int, draws: int | None, replace: bool, prices_path: Path | None,
+    seed: int, draws: int | None, estimator: str, replace: bool, prices_path: Path | None,
     price_in: float | None, price_out: float | None, param_counts: tuple[str, ...],
     n_jobs: int, store_path: Path | None, as_json: bool,
 ) -> None:
@@ -196,7 +210,9 @@ def simulate_command(
     Examples:
       workbench simulate tot-game24/gpt-4-cot --strategy pass_at_k --budgets 1,10,100
       workbench simulate qwen25-math-rm/math-cot-100 --strategy best_of_n --budgets 1,2,4,8
-      workbench simulate RUN --strategy majority --budgets 1,4,16 --draws 4000 --json
+      workbench simulate RUN --strategy majority --budgets 1,4,16 --json
+      workbench simulate RUN --strategy weighted_bon --param transform=sigmoid
+      workbench simulate RUN --strategy majority --estimator montecarlo --draws 4000
       workbench simulate RUN --strategy beam --param width=4 --budgets 4,16
     """
     import numpy as np
@@ -217,6 +233,8 @@ def simulate_command(
         params["draws"] = draws
     if "n_jobs" in accepted:
         params["n_jobs"] = n_jobs
+    if "estimator" in accepted:
+        params["estimator"] = estimator
     with open_store(store_path) as store:
         data = load_run_data(store, run, verifier=verifier, agg=agg,
                              policy_params=policy_params, verifier_params=verifier_params,
@@ -263,7 +281,11 @@ def simulate_command(
     if as_json:
         echo_json({**header, "rows": rows})
         return
-    notes = ["exact" if curve.exact else f"Monte Carlo, {curve.meta.get('draws')} draws"]
+    kinds = set(_estimators(curve))
+    notes = ["exact" if curve.exact else
+             f"Monte Carlo, {curve.meta.get('draws')} draws" if kinds == {"Monte Carlo"} else
+             f"exact where the estimator column says so, else Monte Carlo with "
+             f"{curve.meta.get('draws')} draws"]
     if curve.biased:
         notes.append("BIASED: resampled with replacement")
     if curve.coverage < 1:

@@ -3,7 +3,8 @@
 `checked_budgets` checks the run holds what the strategy needs and that its pool can serve the
 budgets; `sampled_curve` assembles a `Curve` from per-problem estimates: cost of N generations
 (and of the verifier reading them), the biased flag and its warning for with-replacement
-resampling. `VoteStrategy` is the Monte-Carlo vote behind majority and weighted best-of-N.
+resampling. `VoteStrategy` is the vote behind majority and weighted best-of-N: exact
+(`workbench.engine.exact_vote`) wherever it exists, Monte Carlo elsewhere.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from workbench.engine import exact_vote
 from workbench.engine.budgets import check_budgets
 from workbench.engine.data import RunData
 from workbench.engine.montecarlo import Progress, vote_curve
 from workbench.engine.results import Curve
 from workbench.engine.strategy import RngLike, Strategy
-from workbench.errors import BiasedEstimateWarning
+from workbench.errors import BiasedEstimateWarning, StrategyError
 
 
 def checked_budgets(strategy: Strategy, data: RunData, budgets: Sequence[int], *,
@@ -70,32 +72,103 @@ def sampled_curve(
     )
 
 
+ESTIMATORS = ("auto", "exact", "montecarlo")
+EXACT_MAJORITY_MAX_N = 256
+"""`auto` computes majority@N exactly up to this budget (measured: 500 problems, pools of 256,
+N = 128 in 3.6 s on one core) and by Monte Carlo beyond it."""
+
+
 class VoteStrategy(Strategy):
-    """Vote over N drawn samples, Monte Carlo with `draws` replicates per problem: each answer
-    gets one vote per sample (majority) or the samples' verifier scores (`weighted`)."""
+    """Vote over N drawn samples: each answer gets one vote per sample (majority) or the
+    samples' verifier scores (`weighted`).
+
+    Args:
+        draws: Monte-Carlo replicates per problem, for the budgets computed by Monte Carlo.
+        n_jobs, progress: parallel workers and progress hook of the Monte-Carlo part.
+        estimator: "auto" (exact wherever it exists: majority by generating functions up to
+            N = `EXACT_MAJORITY_MAX_N`, weighted best-of-N by enumeration where a pool has at
+            most `enumeration_limit` draws; Monte Carlo elsewhere), "exact" (refuse budgets
+            with no exact form) or "montecarlo" (every budget by Monte Carlo).
+        enumeration_limit: most draws per problem that weighted best-of-N enumerates.
+
+    The curve's `meta["estimators"]` names the estimator of each budget; `exact` is True when
+    every budget is exact.
+    """
 
     exact = False
     weighted: ClassVar[bool] = False
     """Votes are the verifier's scores: the verifier reads every sample (cost) and names the
     curve."""
 
-    def __init__(self, draws: int = 1000, n_jobs: int = 1,
-                 progress: Progress | None = None) -> None:
+    def __init__(self, draws: int = 1000, n_jobs: int = 1, progress: Progress | None = None,
+                 *, estimator: str = "auto",
+                 enumeration_limit: int = exact_vote.ENUMERATION_LIMIT) -> None:
+        if estimator not in ESTIMATORS:
+            raise StrategyError(f"`estimator` must be one of {ESTIMATORS}; got {estimator!r}")
         self.draws = draws
         self.n_jobs = n_jobs
         self.progress = progress
+        self.estimator = estimator
+        self.enumeration_limit = enumeration_limit
+
+    def votes(self, data: RunData) -> np.ndarray | None:
+        """The per-sample votes' weights: None (one vote each) for majority."""
+        return None
+
+    def _exact_budget(self, n: int, sizes: np.ndarray, replace: bool) -> bool:
+        if self.weighted:
+            return all(exact_vote.enumerable(int(m), n, replace=replace,
+                                             limit=self.enumeration_limit)
+                       for m in np.unique(sizes))
+        return n <= EXACT_MAJORITY_MAX_N or self.estimator == "exact"
 
     def curve(
         self, data: Any, budgets: Sequence[int], *, rng: RngLike = None, replace: bool = False
     ) -> Curve:
         nb = checked_budgets(self, data, budgets, replace=replace)
         pool = data.pool
-        est = vote_curve(pool.answer, pool.class_correct, pool.sizes, nb,
-                         weights=pool.score if self.weighted else None, draws=self.draws,
-                         rng=rng, replace=replace, n_jobs=self.n_jobs, progress=self.progress)
+        wts = self.votes(data)
+        exact_cols = np.array([self.estimator != "montecarlo"
+                               and self._exact_budget(int(n), pool.sizes, replace)
+                               for n in nb], dtype=bool)
+        if self.estimator == "exact" and not exact_cols.all():
+            bad = ", ".join(str(n) for n in nb[~exact_cols])
+            raise StrategyError(
+                f"{self.name}: no exact form at N = {bad} (more than "
+                f"{self.enumeration_limit} draws to enumerate); use estimator='auto' or "
+                "'montecarlo'")
+        per = np.zeros((pool.n_problems, nb.size))
+        se = np.zeros_like(per)
+        acc_se = np.zeros(nb.size)
+        kind = "exact (enumeration)" if self.weighted else "exact (generating function)"
+        names = [kind if e else "Monte Carlo" for e in exact_cols]
+        if exact_cols.any():
+            cols = nb[exact_cols]
+            per[:, exact_cols] = (
+                exact_vote.weighted_bon(pool.answer, pool.class_correct, pool.sizes, cols, wts,
+                                        replace=replace, limit=self.enumeration_limit)
+                if self.weighted else
+                exact_vote.majority(pool.answer, pool.class_correct, pool.sizes, cols,
+                                    replace=replace))
+        if not exact_cols.all():
+            est = vote_curve(pool.answer, pool.class_correct, pool.sizes, nb[~exact_cols],
+                             weights=wts, draws=self.draws, rng=rng, replace=replace,
+                             n_jobs=self.n_jobs, progress=self.progress)
+            per[:, ~exact_cols] = est.mean
+            se[:, ~exact_cols] = est.se
+            acc_se[~exact_cols] = est.accuracy_se
+            closed = np.flatnonzero(~exact_cols)[est.exact]  # N = 1 and N = M: closed forms
+            exact_cols[closed] = True
+            for i in closed:
+                names[i] = "exact (closed form)"
         return sampled_curve(
-            self.name, data, nb, est.mean, est.se,
-            params=data.score_params() if self.weighted else {}, exact=bool(est.exact.all()),
-            replace=replace, verifier=self.weighted, accuracy_mc_se=est.accuracy_se,
-            meta={"draws": self.draws, "exact_budgets": est.exact.tolist()},
+            self.name, data, nb, per, se,
+            params=self.params_of(data), exact=bool(exact_cols.all()),
+            replace=replace, verifier=self.weighted, accuracy_mc_se=acc_se,
+            meta={"draws": None if exact_cols.all() else self.draws,
+                  "exact_budgets": exact_cols.tolist(), "estimators": names},
         )
+
+    def params_of(self, data: RunData) -> dict[str, Any]:
+        """The curve's parameters: the verifier's for a weighted vote."""
+        return data.score_params() if self.weighted else {}

@@ -219,4 +219,6 @@ def _interval(ci: tuple[float, float], digits: int) -> str:
     lo, hi = ci
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return ""
-    return f"[{lo:.{digits}f}, {hi:.{digits}f}]"
+    lo_t, hi_t = (f"{v:.{digits}f}" for v in (lo, hi))
+    zero = f"{0.0:.{digits}f}"  # an end that rounds to zero reads 0.000, not -0.000
+    return f"[{zero if float(lo_t) == 0 else lo_t}, {zero if float(hi_t) == 0 else hi_t}]"
