@@ -15,7 +15,7 @@ from workbench import __version__
 from workbench.cli._errors import cli_words, debug, is_user_error, one_line
 
 # modules of this package that define commands; each exposes `COMMANDS: list[click.Command]`
-_COMMAND_MODULES = ("data", "engine", "analysis", "report", "collect")
+_COMMAND_MODULES = ("data", "engine", "analysis", "report", "collect", "twin")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -99,9 +99,12 @@ def main() -> None:
     and exit status 2, never a traceback; `WORKBENCH_DEBUG=1` shows the traceback."""
     try:
         cli.main(upgrade_flags(sys.argv[1:]), prog_name="workbench", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(1)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        from workbench.cli._common import interrupted
+
+        line, status = interrupted()
+        click.echo(line, err=True)
+        sys.exit(status)
     except click.exceptions.NoArgsIsHelpError as exc:  # bare `workbench`: the help text
         exc.show()
         sys.exit(exc.exit_code)
