@@ -84,6 +84,26 @@ class ExchangeRow:
     winner: str
     small_method: str
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row: this comparison.
+
+        Columns:
+            bin: the bin, or "all".
+            r: R = D_inf / D_pre.
+            budget: generations per question the small model gets (X).
+            n_problems: problems compared.
+            small_accuracy: the small model's accuracy with test-time compute.
+            large_accuracy: the large model's accuracy with one generation.
+            difference: small - large.
+            lower: lower bound of the difference's CI.
+            upper: upper bound.
+            winner: "small", "large" or "tie" (CI containing 0).
+            small_method: how the small model's accuracy was computed.
+        """
+        from workbench.frames import record_frame
+
+        return record_frame([self])
+
 
 @dataclass(frozen=True)
 class ExchangeResult:
@@ -117,7 +137,21 @@ class ExchangeResult:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per (bin, R)."""
+        """One row per (bin, R); run ids, ratio and note are in `frame.attrs`.
+
+        Columns:
+            bin: the bin, or "all".
+            r: R = D_inf / D_pre.
+            budget: generations per question the small model gets (X).
+            n_problems: problems compared.
+            small_accuracy: the small model's accuracy with test-time compute.
+            large_accuracy: the large model's accuracy with one generation.
+            difference: small - large.
+            lower: lower bound of the difference's CI.
+            upper: upper bound.
+            winner: "small", "large" or "tie" (CI containing 0).
+            small_method: how the small model's accuracy was computed.
+        """
         import pandas as pd
 
         df = pd.DataFrame([r.__dict__ for r in self.rows])
@@ -389,7 +423,23 @@ class ExchangeReport:
     skipped: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
-        """All rows, with the strategy, its note and the CI method as columns."""
+        """All rows of every comparison, with the strategy and the CI method as columns.
+
+        Columns:
+            strategy: the small model's strategy.
+            bin: the bin, or "all".
+            r: R = D_inf / D_pre.
+            budget: generations per question the small model gets (X).
+            n_problems: problems compared.
+            small_accuracy: the small model's accuracy with test-time compute.
+            large_accuracy: the large model's accuracy with one generation.
+            difference: small - large.
+            lower: lower bound of the difference's CI.
+            upper: upper bound.
+            winner: "small", "large" or "tie" (CI containing 0).
+            small_method: how the small model's accuracy was computed.
+            ci_method: how the CI was made.
+        """
         import pandas as pd
 
         frames = []
@@ -425,6 +475,7 @@ def exchange_runs(
     n_boot: int = 2000,
     alpha: float = 0.05,
     rng: RngLike = None,
+    allow_different_datasets: bool = False,
 ) -> ExchangeReport:
     """Run the exchange comparison on two stored runs (the CLI's `workbench exchange`).
 
@@ -435,16 +486,27 @@ def exchange_runs(
     all problems are compared (unpaired). `ratio` defaults to the runs' parameter counts.
     Budgets past the small run's pool are extrapolated per problem with the beta-binomial
     law's posterior (`BetaBinomialLaw.predict_per_problem`) and labelled so.
+
+    Runs on different datasets are refused unless `allow_different_datasets=True`: the gap
+    between, say, MATH and Game of 24 says nothing about model size.
     """
     from workbench.analysis.inputs import bins_for_run, counts_curve, run_counts
     from workbench.analysis.laws import BetaBinomialLaw
 
+    if small.run.dataset != large.run.dataset and not allow_different_datasets:
+        raise ValueError(
+            f"the runs are on different datasets ({small.run_id}: {small.run.dataset!r}, "
+            f"{large.run_id}: {large.run.dataset!r}): the exchange compares two models on the "
+            "same questions; pass `allow_different_datasets=True` to compare them anyway "
+            "(unpaired)"
+        )
     if ratio is None:
         ps, pl = small.run.policy_params, large.run.policy_params
         if not ps or not pl:
             raise ValueError(
                 "`ratio` is needed: the runs do not both record their parameter counts "
-                f"({small.run_id}: {ps}, {large.run_id}: {pl}); pass --ratio M"
+                f"({small.run_id}: {ps}, {large.run_id}: {pl}); give the ratio M of their "
+                "parameter counts"
             )
         ratio = float(pl) / float(ps)
     gen = np.random.default_rng(rng)

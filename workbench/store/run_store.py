@@ -6,6 +6,7 @@ DuckDB failures as `StoreError` carrying the SQL (the Splink pattern).
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -35,8 +36,25 @@ PROBLEM_COLUMNS = ("dataset", "problem_id", "question", "gold_answer", "subject"
 AGGREGATIONS = ("last", "min", "prod", "mean")
 
 
+def _run_hint(run_id: str, known: Sequence[str]) -> str:
+    """'did you mean' for a mistyped run id (difflib), then the stored runs, or their number
+    when there are many (`workbench runs` lists them).
+
+    >>> _run_hint("tot/gpt4-cot", ["tot/gpt-4-cot", "qwen/math"])
+    "; did you mean 'tot/gpt-4-cot'? stored runs: tot/gpt-4-cot, qwen/math"
+    """
+    if not known:
+        return "; the store is empty (run `workbench ingest --defaults`)"
+    close = difflib.get_close_matches(run_id, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ";"
+    listed = (f"stored runs: {', '.join(known)}" if len(known) <= 8
+              else f"{len(known)} runs stored (`workbench runs` lists them)")
+    return f"{hint} {listed}"
+
+
 class QueryResult:
-    """A query's result as a handle: convert with `.to_arrow()`, `.to_pandas()`, `.to_parquet()`."""
+    """A query's result as a handle: convert with `.to_frame()` (pandas), `.to_arrow()`,
+    `.to_parquet()`."""
 
     def __init__(self, table: pa.Table) -> None:
         self._table = table
@@ -44,8 +62,17 @@ class QueryResult:
     def to_arrow(self) -> pa.Table:
         return self._table
 
-    def to_pandas(self) -> Any:
+    def to_frame(self) -> Any:
+        """The rows as a pandas DataFrame; the columns are the query's (its SELECT list).
+
+        Columns:
+            (the query's own columns)
+        """
         return self._table.to_pandas()
+
+    def to_pandas(self) -> Any:
+        """The same as `to_frame` (the older name, as Splink and DuckDB spell it)."""
+        return self.to_frame()
 
     def to_pylist(self) -> list[dict[str, Any]]:
         return self._table.to_pylist()
@@ -64,6 +91,18 @@ class IngestResult:
     content_hash: str
     created: bool
     """False when the same content was already in the store (ingest is then a no-op)."""
+
+    def to_frame(self) -> Any:
+        """One row.
+
+        Columns:
+            run_id: the run.
+            content_hash: its content hash.
+            created: False when the same content was already in the store.
+        """
+        from workbench.frames import record_frame
+
+        return record_frame([self])
 
 
 @dataclass(frozen=True)
@@ -88,6 +127,28 @@ class RunInfo:
         d = dict(self.__dict__)
         d["verifiers"] = list(self.verifiers)
         return d
+
+    def to_frame(self) -> Any:
+        """One row (`pd.concat` the frames of `store.runs()` for a table of runs).
+
+        Columns:
+            run_id: the run.
+            dataset: its dataset.
+            policy_model: the model.
+            source: where it came from.
+            problems: problems.
+            samples: samples.
+            correct: correct samples (None: no gold answers).
+            has_step_scores: it has PRM step scores.
+            has_outcome_scores: it has ORM outcome scores.
+            has_tree: it has a cached search tree.
+            has_chains: it has revision chains.
+            counts_only: it holds per-problem counts only.
+            verifiers: its verifiers, comma-separated.
+        """
+        from workbench.frames import record_frame
+
+        return record_frame([self])
 
 
 class RunStore:
@@ -331,8 +392,8 @@ class RunStore:
     # -- reading ----------------------------------------------------------------------------
     def _require_run(self, run_id: str) -> None:
         if self._fetchone("SELECT 1 FROM runs WHERE run_id = ?", [run_id]) is None:
-            known = ", ".join(self.run_ids()) or "none (run `workbench ingest --defaults`)"
-            raise RunNotFoundError(f"no run {run_id!r} in {self.path}; stored runs: {known}")
+            hint = _run_hint(run_id, self.run_ids())
+            raise RunNotFoundError(f"no run {run_id!r} in {self.path}{hint}")
 
     def run_ids(self) -> list[str]:
         return [r[0] for r in self._execute("SELECT run_id FROM runs ORDER BY run_id").fetchall()]
