@@ -198,3 +198,23 @@ def validation_summary(v: Any) -> dict[str, Any]:
 
 
 COMMANDS = [twin_group]
+
+
+def twin_rows(data: Any, strategy: Any, budgets: list[int], *, seed: int, confidence: float,
+              n_boot: int, n_resamples: int) -> tuple[str, list[dict[str, Any]]]:
+    """`simulate --twin`: the twin's rows for budgets past RUN's cached pool.
+
+    The twin is fitted on the whole run; each row's interval is over the population of
+    problems (parameter draws and problems resampled), like the real rows' bootstrap CI.
+    """
+    from workbench.twin import fit_twin, predict
+
+    pool = data.pool if data.pool is not None and data.pool.correct is not None else data.counts
+    twin = fit_twin(pool, n_boot=n_boot, rng=seed)
+    [pred] = predict(twin, [strategy], budgets, confidence=confidence, rng=seed + 1)
+    low, high = pred.population_interval(max(n_resamples, 200), rng=seed + 2)
+    rows = [{"budget": int(n), "accuracy": float(pred.mean[i]), "ci_low": float(low[i]),
+             "ci_high": float(high[i]), "mc_se": None, "estimator": "twin", "tokens": None,
+             "flops": None, "money": None, "source": twin.label, "model_based": True}
+            for i, n in enumerate(budgets)]
+    return twin.label, rows
