@@ -219,3 +219,82 @@ def predict(
             params=s.params(), per_problem_draws=per[j],
         ))
     return out
+
+
+@dataclass(frozen=True)
+class TwinContinuation:
+    """One strategy's REAL curve on the cached pool and the twin's continuation past it.
+
+    `real_*` are the engine's exact/MC values with bootstrap CIs over problems; `model_*` are
+    the twin's mean and population interval (parameter draws x problems resampled), so both
+    bands answer the same question: accuracy on problems like these.
+    """
+
+    run_id: str
+    label: str
+    real_budgets: np.ndarray
+    real: np.ndarray
+    real_low: np.ndarray
+    real_high: np.ndarray
+    model_budgets: np.ndarray
+    model: np.ndarray
+    model_low: np.ndarray
+    model_high: np.ndarray
+    model_label: str
+    confidence: float
+
+    def to_frame(self) -> Any:
+        """Chart-ready rows (columns strategy, budget, accuracy, lo, hi, kind: "real" for the
+        cached pool, "model" for the twin), each labelled with its source."""
+        import pandas as pd
+
+        real = pd.DataFrame({"budget": self.real_budgets, "accuracy": self.real,
+                             "lo": self.real_low, "hi": self.real_high, "kind": "real",
+                             "source": f"real samples of {self.run_id}"})
+        model = pd.DataFrame({"budget": self.model_budgets, "accuracy": self.model,
+                              "lo": self.model_low, "hi": self.model_high, "kind": "model",
+                              "source": self.model_label})
+        out = pd.concat([real, model], ignore_index=True)
+        out.insert(0, "strategy", self.label)
+        return out
+
+
+def continue_curve(
+    data: RunData, strategy: str, budgets: Sequence[int], *, n_boot: int = 40,
+    n_resamples: int = 1000, confidence: float = 0.95, rng: RngLike = None,
+) -> TwinContinuation:
+    """`strategy` on the run's real pool at the budgets it covers (bootstrap CIs), and the
+    twin's prediction at the budgets past it (population intervals).
+
+    >>> from workbench.engine.synthetic import synthetic_pool
+    >>> c = continue_curve(RunData.from_pool(synthetic_pool(20, 4, rng=0)), "best_of_n",
+    ...                    [1, 2, 4, 8, 16], n_boot=4, n_resamples=100, rng=0)
+    >>> c.real_budgets.tolist(), c.model_budgets.tolist(), c.to_frame().kind.unique().tolist()
+    ([1, 2, 4], [8, 16], ['real', 'model'])
+    """
+    from workbench.engine.bootstrap import bootstrap_curve
+    from workbench.engine.simulate import simulate
+    from workbench.twin.model import fit_twin
+
+    gen = np.random.default_rng(rng)
+    pool = data.pool if data.pool is not None and data.pool.correct is not None else data.counts
+    assert pool is not None
+    sizes = pool.n if hasattr(pool, "c") else pool.sizes
+    grid = np.asarray(sorted(set(budgets)), dtype=np.int64)
+    inside, past = grid[grid <= int(np.min(sizes))], grid[grid > int(np.min(sizes))]
+    curve = simulate(data, _strategy(strategy, 1000, twin=False), inside.tolist(), rng=gen)
+    boot = bootstrap_curve(curve, n_resamples=n_resamples, confidence_level=confidence,
+                           method="percentile", rng=gen)
+    twin = fit_twin(pool, n_boot=n_boot, rng=gen)
+    empty = np.zeros(0)
+    model = low = high = empty
+    if len(past):
+        [pred] = predict(twin, [strategy], past.tolist(), confidence=confidence, rng=gen)
+        model = pred.mean
+        low, high = pred.population_interval(n_resamples, rng=gen)
+    return TwinContinuation(
+        run_id=data.run_id, label=curve.label, real_budgets=inside, real=curve.accuracy,
+        real_low=np.asarray(boot.confidence_interval.low),
+        real_high=np.asarray(boot.confidence_interval.high), model_budgets=past, model=model,
+        model_low=low, model_high=high, model_label=twin.label, confidence=confidence,
+    )
