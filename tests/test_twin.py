@@ -210,3 +210,16 @@ def test_cli_simulate_twin_answers_budgets_past_the_pool_labelled(
                               "best_of_n", "--budgets", "32", "--store", str(real_store)],
                              capsys, monkeypatch)
     assert code == 2 and "twin" in err
+
+
+def test_cli_plan_twin_answers_budgets_past_the_pool_labelled(
+        real_store: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, err = run_cli(["plan", "qwen25-math-rm/math-cot-100", "--budget", "32", "--twin",
+                              "--bootstrap", "50", "--draws", "100", "--store",
+                              str(real_store), "--json"], capsys, monkeypatch)
+    assert code == 0, err
+    got = json.loads(out)
+    assert got["model_based"] and got["twin"].startswith("model-based (twin) calibrated on")
+    assert got["covered"]  # 32 generations lie past the 8 cached samples: the twin covers them
+    assert any("comes from the twin" in n for n in got["policy"]["notes"])
