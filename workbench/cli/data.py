@@ -143,7 +143,7 @@ def datasets_verify(name: str | None, as_json: bool) -> None:
 
     \b
     Example:
-      WORKBENCH_DATA_MIRROR=../shared/data workbench datasets verify
+      WORKBENCH_DATA_MIRROR=/path/to/mirror workbench datasets verify
     """
     names = [get_dataset(name).name] if name else list(DATASETS)
     reports = []

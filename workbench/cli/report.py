@@ -115,7 +115,7 @@ def demo(out: Path, store_path: Path | None, seed: int, bootstrap: int | None, q
     Examples:
       workbench demo
       workbench demo --quick --out /tmp/demo.html
-      WORKBENCH_DATA_MIRROR=../shared/data workbench demo --png
+      WORKBENCH_DATA_MIRROR=/path/to/mirror workbench demo --png
     """
     from workbench.analysis.demo import DEMO_STEPS, run_demo
     from workbench.analysis.ingest import OWN_RUNS_DIR, own_run_dirs
