@@ -118,6 +118,8 @@ def fit(run: str, law_name: str, extrapolate: str, ci_method: str, bootstrap: in
 
     laws = list(LAW_NAMES) if law_name == "all" else [law_name]
     ks = floats(extrapolate, "--extrapolate")
+    if any(k < 1 for k in ks):
+        raise click.BadParameter("budgets k must be >= 1", param_hint="--extrapolate")
     with open_store(store_path) as store:
         data = load_run_data(store, run)
     fits = fit_run(data, laws, extrapolate=ks, ci_method=ci_method, alpha=1 - confidence,
