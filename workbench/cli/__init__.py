@@ -52,9 +52,12 @@ def main() -> None:
     """Entry point: library errors become one clear line on stderr and exit status 2."""
     try:
         cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(1)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        from workbench.cli._common import interrupted
+
+        line, status = interrupted()
+        click.echo(line, err=True)
+        sys.exit(status)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from workbench.cli._common import (
+    done_at_commit,
     echo_json,
     json_option,
     open_store,
@@ -257,6 +258,7 @@ def ingest(source: str | None, defaults: bool, store_path: Path | None, replace:
         raise DataSourceError(f"{source or 'the registered datasets'}: no runs found")
     for bundle in bundles:
         bundle.validate()  # before the store is opened, so bad input never creates a store file
+    done_at_commit()  # from the commit on, a Ctrl-C only cuts the summary short
     with open_store(store_path, read_only=False) as store:
         with progress_bar(total=len(bundles), desc="ingest", unit="run") as bar:
             results = store.ingest_many(bundles, replace=replace, progress=lambda _: bar.update())

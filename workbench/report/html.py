@@ -101,16 +101,46 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
 
 
+# Explicit bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) let untrusted
+# text reorder what a reader sees around it ("Trojan Source", CVE-2021-42574); lone surrogates
+# cannot be written as UTF-8 at all. Both become visible, inert text.
+_UNSAFE_CHARS = re.compile("[\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    return f"[U+{ord(match.group()):04X}]"
+
+
+def neutralise(text: str) -> str:
+    """Untrusted text with bidi controls and lone surrogates shown as inert `[U+XXXX]` marks.
+
+    >>> neutralise("price\\u202e$01")
+    'price[U+202E]$01'
+    """
+    return _UNSAFE_CHARS.sub(_visible, text)
+
+
 def esc(text: object) -> str:
-    """HTML-escape any value for text content or attributes."""
-    return html.escape(str(text), quote=True)
+    """HTML-escape any value for text content or attributes (bidi controls neutralised)."""
+    return html.escape(neutralise(str(text)), quote=True)
+
+
+def _neutralise_strings(value: Any) -> Any:
+    if isinstance(value, str):
+        return neutralise(value)
+    if isinstance(value, dict):
+        return {_neutralise_strings(k): _neutralise_strings(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_neutralise_strings(v) for v in value]
+    return value
 
 
 def _json_for_script(spec: dict[str, Any]) -> str:
     # "</script" would end the element and "<!--" changes how it is parsed: escaping every "<",
     # ">" and "&" as JSON unicode escapes makes model text inert and keeps the JSON identical.
     return (
-        json.dumps(spec).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        json.dumps(_neutralise_strings(spec))
+        .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     )
 
 

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from workbench.errors import InputError, RunNotFoundError, StoreError
 from workbench.locations import STORE_FILE, data_home, default_store_path
+from workbench.store import locking
 from workbench.store.convert import arrow_to_records, records_to_arrow, run_to_dict
 from workbench.store.records import TABLE_RECORDS, Run, RunBundle
 from workbench.store.schema import CURRENT_VERSION, MIGRATIONS, VIEWS
@@ -97,7 +98,19 @@ class RunStore:
     []
     """
 
-    def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        read_only: bool = False,
+        wait: float | None = None,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> None:
+        """Open (or create) a store; while another process holds it, wait up to `wait` s.
+
+        `wait` defaults to env WORKBENCH_STORE_WAIT, else 60 s; `on_wait` gets one line naming
+        the holder when the wait starts (see `workbench.store.locking`).
+        """
         self.path = str(default_store_path() if path is None else path)
         self.read_only = read_only
         if self.path != ":memory:":
@@ -106,10 +119,7 @@ class RunStore:
                     f"no store at {self.path}: run `workbench ingest --defaults` (or give --store)"
                 )
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._con = duckdb.connect(self.path, read_only=read_only)
-        except duckdb.Error as exc:
-            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+        self._con = locking.connect(self.path, read_only=read_only, wait=wait, on_wait=on_wait)
         if not read_only:
             self._migrate()
         else:
@@ -131,15 +141,19 @@ class RunStore:
         return rows[0] if rows else None
 
     @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        """All or nothing: COMMIT when the block ends, ROLLBACK on any exception (Ctrl-C too)."""
+    def _transaction(self, *, record: bool = True) -> Iterator[None]:
+        """All or nothing: COMMIT when the block ends, ROLLBACK on any exception (Ctrl-C too).
+
+        A Ctrl-C during COMMIT is held until it is done (`locking.commit`); `record` notes the
+        commit so that the CLI can say the change was kept (migrations are not noted).
+        """
         self._execute("BEGIN TRANSACTION")
         try:
             yield
-            self._execute("COMMIT")
         except BaseException:
             self._execute("ROLLBACK")
             raise
+        locking.commit(self._execute, self.path if record else None)
 
     def close(self) -> None:
         self._con.close()
@@ -159,7 +173,7 @@ class RunStore:
         for version, description, sql in MIGRATIONS:
             if version in done:
                 continue
-            with self._transaction():
+            with self._transaction(record=False):
                 self._execute(sql)
                 self._execute(
                     "INSERT INTO schema_version VALUES (?, ?, ?)",
