@@ -6,7 +6,8 @@ difficulty bin. `workbench.analysis.exchange.exchange` compares one fixed strate
 small model chooses, in every bin, the best of its candidate strategies at X, and that choice
 is CROSS-FITTED exactly as the policy (`workbench.analysis.policy`): chosen on some problems of
 the bin, scored on the others, averaged over `splits` random fold splits. The bootstrap
-resamples problems within each bin, redraws the splits, re-does the choice and compares with the
+resamples problems within each bin, redraws `boot_splits` splits, re-does the choice and
+compares with the
 large model on the same resampled problems (paired), so every difference comes with a paired
 CI whose replicates include the selection's own noise.
 
@@ -73,7 +74,8 @@ def exchange_policy(
     r_values: Sequence[float] = SNELL_R,
     match_tokens: bool = True,
     folds: int = 2,
-    splits: int = 20,
+    splits: int = 100,
+    boot_splits: int = 20,
     n_boot: int = 1000,
     confidence_level: float = 0.95,
     rng: RngLike = None,
@@ -88,7 +90,8 @@ def exchange_policy(
         ratio: M = large parameters / small parameters.
         r_values: ratios R = D_inf / D_pre (Snell: 0.16, 0.79, 22).
         match_tokens: scale X by t_l / t_s when both curves record token counts.
-        folds, splits: cross-fitting of the choice (as `compute_optimal_policy`).
+        folds, splits, boot_splits: cross-fitting of the choice (as
+            `compute_optimal_policy`).
         n_boot, confidence_level, rng: the paired bootstrap over problems.
 
     Hand-worked case (tests/analysis/test_exchange_policy.py): M = 2, R = 3 give X = 3
@@ -160,11 +163,13 @@ def exchange_policy(
         )
     a0 = np.nan_to_num(a, nan=0.0)
 
-    def stats(w: np.ndarray, fold_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(R, K + 1, nR) policy and large accuracies for weight rows `w` (R, P)."""
+    def stats(w: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """(R, K + 1, nR) policy and large accuracies for weight rows `w` (R, P), the policy
+        averaged over `m` fresh fold splits per row."""
         r = w.shape[0]
-        pol, _ = _crossfit(a0, avail, bin_idx, k, np.repeat(w, splits, axis=0), fold_of, folds)
-        pol = pol.reshape(r, splits, k, len(xs)).mean(axis=1)
+        fold_of = _assign_folds(bin_idx, k, folds, gen, r * m)
+        pol, _ = _crossfit(a0, avail, bin_idx, k, np.repeat(w, m, axis=0), fold_of, folds)
+        pol = pol.reshape(r, m, k, len(xs)).mean(axis=1)
         lar = np.stack([w[:, bin_idx == j] @ large_pp[bin_idx == j] for j in range(k)], axis=1)
         n = counts[None, :, None].astype(float)
         pol_all = np.concatenate([pol / n, pol.sum(1, keepdims=True) / counts.sum()], axis=1)
@@ -173,13 +178,14 @@ def exchange_policy(
         return pol_all, np.broadcast_to(lar_all, pol_all.shape)
 
     ones = np.ones((1, pids.size))
-    point_pol, point_large = stats(ones, _assign_folds(bin_idx, k, folds, gen, splits))
+    point_pol, point_large = stats(ones, splits)
+    m_boot = max(1, min(boot_splits, splits))
     dist = []
     done = 0
     while done < n_boot:
         r = min(100, n_boot - done)
         w = _stratified_weights(bin_idx, k, counts, gen, r)
-        p, q = stats(w, _assign_folds(bin_idx, k, folds, gen, r * splits))
+        p, q = stats(w, m_boot)
         dist.append(p - q)
         done += r
     diffs = np.concatenate(dist)  # (n_boot, K + 1, nR)

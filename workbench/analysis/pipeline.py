@@ -414,7 +414,8 @@ def exchange_with_policy(
         res = exchange_policy(
             deploy, counts_curve(large.counts, [1]), bins_for_run(small, n_bins=settings.n_bins),
             ratio=ratio, folds=settings.folds, splits=settings.splits,
-            n_boot=settings.policy_boot, confidence_level=settings.confidence,
+            boot_splits=settings.boot_splits, n_boot=settings.policy_boot,
+            confidence_level=settings.confidence,
             rng=settings.rng(f"exchange-policy|{small.run_id}|{large.run_id}"))
     except (BudgetError, StrategyError, ValueError) as exc:
         notes.add(f"{name}: exchange with the per-bin policy not computed: {exc}")
