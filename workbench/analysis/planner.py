@@ -65,6 +65,26 @@ class Allocation:
     cost: float
     feasible: bool
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per bin.
+
+        Columns:
+            bin_index: the bin's position.
+            low: option index the bin starts from.
+            high: option index of the next hull vertex.
+            share: share of the bin's questions at `high`.
+            accuracy: the allocation's expected accuracy (same on every row).
+            cost: its expected cost per question (same on every row).
+            feasible: whether the request could be met (same on every row).
+        """
+        import pandas as pd
+
+        return pd.DataFrame({
+            "bin_index": np.arange(np.asarray(self.low).size), "low": self.low,
+            "high": self.high, "share": self.share, "accuracy": self.accuracy,
+            "cost": self.cost, "feasible": self.feasible,
+        })
+
 
 def upper_hull(cost: np.ndarray, accuracy: np.ndarray) -> np.ndarray:
     """Indices of the upper concave hull of (cost, accuracy), cheapest first.
@@ -190,6 +210,20 @@ class PlanChoice:
     accuracy: float
     costs: dict[str, float]
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row: this configuration.
+
+        Columns:
+            budget: the grid budget.
+            label: the configuration.
+            share: share of the bin's questions it serves.
+            accuracy: its accuracy in the bin.
+            costs: its mean spend per question in every unit (a dict).
+        """
+        from workbench.frames import record_frame
+
+        return record_frame([self])
+
 
 @dataclass(frozen=True)
 class BinPlan:
@@ -201,6 +235,29 @@ class BinPlan:
     budget: float
     accuracy: float
     ci: tuple[float, float]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per configuration the bin uses.
+
+        Columns:
+            bin: the bin.
+            weight: the bin's share of the questions.
+            policy: the configuration.
+            budget: its grid budget.
+            share: share of the bin's questions it serves.
+            accuracy: its accuracy.
+            bin_budget: the bin's expected budget per question.
+            bin_accuracy: the bin's expected accuracy.
+            bin_ci_low: lower bound of its CI.
+            bin_ci_high: upper bound.
+        """
+        import pandas as pd
+
+        return pd.DataFrame([{
+            "bin": self.bin, "weight": self.weight, "policy": c.label, "budget": c.budget,
+            "share": c.share, "accuracy": c.accuracy, "bin_budget": self.budget,
+            "bin_accuracy": self.accuracy, "bin_ci_low": self.ci[0], "bin_ci_high": self.ci[1],
+        } for c in self.choices])
 
 
 @dataclass(frozen=True)
@@ -226,8 +283,30 @@ class Plan:
     notes: tuple[str, ...]
     bootstrap_distribution: np.ndarray = field(repr=False)
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (bin, configuration).
+
+        Columns:
+            bin: the bin.
+            weight: the bin's share of the questions.
+            policy: the configuration.
+            budget: its grid budget.
+            unit: the budget axis.
+            share: share of the bin's questions it serves.
+            accuracy: its accuracy in the bin.
+            bin_accuracy: the bin's expected accuracy.
+            bin_ci_low: lower bound of its CI.
+            bin_ci_high: upper bound.
+
+        The plan's totals (`accuracy`, `ci`, `cost`) are in `frame.attrs`.
+        """
+        df = self.table()
+        df.attrs.update(accuracy=self.accuracy, ci=self.ci, cost=self.cost, unit=self.unit,
+                        covered=self.covered)
+        return df
+
     def table(self) -> pd.DataFrame:
-        """One row per (bin, configuration)."""
+        """One row per (bin, configuration) (see `to_frame`)."""
         import pandas as pd
 
         rows = [

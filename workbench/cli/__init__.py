@@ -15,7 +15,7 @@ from workbench import __version__
 from workbench.errors import WorkbenchError
 
 # modules of this package that define commands; each exposes `COMMANDS: list[click.Command]`
-_COMMAND_MODULES = ("data", "engine", "analysis", "report", "collect")
+_COMMAND_MODULES = ("data", "engine", "analysis", "report", "collect", "twin")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

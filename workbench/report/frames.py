@@ -95,7 +95,8 @@ def difficulty_frame(bins: Bins) -> pd.DataFrame:
 
 def bins_table(bins: Bins) -> pd.DataFrame:
     """One row per bin: bin, problems, min, max, mean of the statistic (display table)."""
-    return bins.to_frame()
+    df = bins.to_frame().drop(columns=["statistic", "kind"])
+    return df.rename(columns={"mean": f"mean {bins.statistic}"})
 
 
 def policy_table(policy: PolicyResult, *, digits: int = 3) -> pd.DataFrame:

@@ -36,7 +36,8 @@ AGGREGATIONS = ("last", "min", "prod", "mean")
 
 
 class QueryResult:
-    """A query's result as a handle: convert with `.to_arrow()`, `.to_pandas()`, `.to_parquet()`."""
+    """A query's result as a handle: convert with `.to_frame()` (pandas), `.to_arrow()`,
+    `.to_parquet()`."""
 
     def __init__(self, table: pa.Table) -> None:
         self._table = table
@@ -44,8 +45,17 @@ class QueryResult:
     def to_arrow(self) -> pa.Table:
         return self._table
 
-    def to_pandas(self) -> Any:
+    def to_frame(self) -> Any:
+        """The rows as a pandas DataFrame; the columns are the query's (its SELECT list).
+
+        Columns:
+            (the query's own columns)
+        """
         return self._table.to_pandas()
+
+    def to_pandas(self) -> Any:
+        """The same as `to_frame` (the older name, as Splink and DuckDB spell it)."""
+        return self.to_frame()
 
     def to_pylist(self) -> list[dict[str, Any]]:
         return self._table.to_pylist()
@@ -64,6 +74,18 @@ class IngestResult:
     content_hash: str
     created: bool
     """False when the same content was already in the store (ingest is then a no-op)."""
+
+    def to_frame(self) -> Any:
+        """One row.
+
+        Columns:
+            run_id: the run.
+            content_hash: its content hash.
+            created: False when the same content was already in the store.
+        """
+        from workbench.frames import record_frame
+
+        return record_frame([self])
 
 
 @dataclass(frozen=True)
@@ -88,6 +110,28 @@ class RunInfo:
         d = dict(self.__dict__)
         d["verifiers"] = list(self.verifiers)
         return d
+
+    def to_frame(self) -> Any:
+        """One row (`pd.concat` the frames of `store.runs()` for a table of runs).
+
+        Columns:
+            run_id: the run.
+            dataset: its dataset.
+            policy_model: the model.
+            source: where it came from.
+            problems: problems.
+            samples: samples.
+            correct: correct samples (None: no gold answers).
+            has_step_scores: it has PRM step scores.
+            has_outcome_scores: it has ORM outcome scores.
+            has_tree: it has a cached search tree.
+            has_chains: it has revision chains.
+            counts_only: it holds per-problem counts only.
+            verifiers: its verifiers, comma-separated.
+        """
+        from workbench.frames import record_frame
+
+        return record_frame([self])
 
 
 class RunStore:
