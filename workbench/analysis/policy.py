@@ -52,6 +52,7 @@ import numpy as np
 
 from workbench.analysis.budget_axis import UNITS, budget_costs, check_unit, grid_index, on_grid
 from workbench.analysis.efficiency import BOUND_NAMES, EXACT, efficiency_ratio
+from workbench.engine.parallel import chunk_streams, run_chunks
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -354,6 +355,7 @@ def compute_optimal_policy(
     confidence_level: float = 0.95,
     rng: RngLike = None,
     progress: Progress | None = None,
+    n_jobs: int | None = None,
 ) -> PolicyResult:
     """Cross-fitted compute-optimal policy per difficulty bin and budget, with bootstrap CIs.
 
@@ -376,6 +378,9 @@ def compute_optimal_policy(
         confidence_level: of the percentile intervals.
         rng: seed or Generator (fold split, then bootstrap).
         progress: `progress(done, total)` after each chunk of replicates.
+        n_jobs: joblib workers for the bootstrap's chunks of replicates (None: as
+            `joblib.parallel_config` says; inside `parallel_config(backend="dask")` they run
+            on the Dask cluster). The result is the same for every value.
 
     Example (synthetic curves, labelled as such):
 
@@ -451,7 +456,7 @@ def compute_optimal_policy(
     ])
 
     boot = _bootstrap(a0, avail, bin_idx, k_bins, counts, x, folds, boot_splits, n_resamples,
-                      gen, progress)
+                      gen, progress, n_jobs)
     widened: list[str] = []
 
     def ci(name: str, k: int, g: int) -> tuple[float, float]:
@@ -647,30 +652,44 @@ def _summaries(
 def _bootstrap(
     a: np.ndarray, avail: np.ndarray, bin_idx: np.ndarray, k_bins: int, counts: np.ndarray,
     x: np.ndarray, folds: int, splits: int, n_resamples: int, gen: np.random.Generator,
-    progress: Progress | None,
+    progress: Progress | None, n_jobs: int | None = None,
 ) -> PolicyBootstrap | None:
     if n_resamples == 0:
         return None
-    parts: list[_Stats] = []
-    done = 0
-    # replicates per step: about _CHUNK_CELLS (replicate x split x problem) weights in memory
+    # replicates per step: about _CHUNK_CELLS (replicate x split x problem) weights in memory;
+    # the chunks depend on the data's shape only and each has its own spawned random stream,
+    # so the replicates are the same whichever worker (joblib, Dask) computes them
     chunk = max(1, min(_CHUNK, _CHUNK_CELLS // (splits * bin_idx.size)))
-    while done < n_resamples:
-        r = min(chunk, n_resamples - done)
-        w = _stratified_weights(bin_idx, k_bins, counts, gen, r)
-        # every replicate averages `splits` fold splits, like the point estimate
-        fold_of = _assign_folds(bin_idx, k_bins, folds, gen, r * splits)
-        pol_sum, _ = _crossfit(a, avail, bin_idx, k_bins, np.repeat(w, splits, axis=0),
-                               fold_of, folds)
-        pol_sum = pol_sum.reshape(r, splits, *pol_sum.shape[1:]).mean(axis=1)
-        parts.append(_summaries(pol_sum, a, avail, bin_idx, k_bins, w, counts, x))
-        done += r
-        if progress is not None:
-            progress(done, n_resamples)
+    starts = list(range(0, n_resamples, chunk))
+    sizes = [min(chunk, n_resamples - lo) for lo in starts]
+    shared = {"a": a, "avail": avail, "bin_idx": bin_idx, "k_bins": k_bins, "counts": counts,
+              "x": x, "folds": folds, "splits": splits}
+    p, s, g = a.shape
+    parts: list[_Stats] = run_chunks(
+        _replicate_chunk,
+        [{**shared, "r": r, "gen": c}
+         for r, c in zip(sizes, chunk_streams(gen, len(starts)), strict=True)],
+        work=float(n_resamples) * splits * p * s * g * folds, n_jobs=n_jobs,
+        progress=progress, done_of=lambda i: starts[i] + sizes[i], total=n_resamples,
+    )
     return PolicyBootstrap(*(
         np.concatenate([getattr(p, f) for p in parts])
         for f in ("accuracy", "baseline", "gain", "efficiency", "efficiency_bound")
     ))
+
+
+def _replicate_chunk(
+    a: np.ndarray, avail: np.ndarray, bin_idx: np.ndarray, k_bins: int, counts: np.ndarray,
+    x: np.ndarray, folds: int, splits: int, r: int, gen: np.random.Generator,
+) -> _Stats:
+    """`r` bootstrap replicates of the whole cross-fitted policy search."""
+    w = _stratified_weights(bin_idx, k_bins, counts, gen, r)
+    # every replicate averages `splits` fold splits, like the point estimate
+    fold_of = _assign_folds(bin_idx, k_bins, folds, gen, r * splits)
+    pol_sum, _ = _crossfit(a, avail, bin_idx, k_bins, np.repeat(w, splits, axis=0),
+                           fold_of, folds)
+    pol_sum = pol_sum.reshape(r, splits, *pol_sum.shape[1:]).mean(axis=1)
+    return _summaries(pol_sum, a, avail, bin_idx, k_bins, w, counts, x)
 
 
 def _stratified_weights(

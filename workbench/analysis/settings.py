@@ -37,6 +37,8 @@ class Settings:
             and in each of its bootstrap replicates (`workbench.analysis.policy`).
         confidence: level of every interval.
         examples: example generations shown per run (only runs this project generated).
+        n_jobs: joblib workers for the bootstraps (None: as `joblib.parallel_config` says,
+            e.g. a Dask cluster); results do not depend on it (`workbench.engine.parallel`).
     """
 
     seed: int = 0
@@ -49,6 +51,7 @@ class Settings:
     boot_splits: int = 20
     confidence: float = 0.95
     examples: int = 3
+    n_jobs: int | None = None
 
     @classmethod
     def quick(cls, seed: int = 0) -> Settings:

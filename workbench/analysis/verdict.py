@@ -335,7 +335,7 @@ def optimize(
         splits=settings.splits, boot_splits=settings.boot_splits,
         n_resamples=settings.policy_boot,
         confidence_level=settings.confidence, rng=settings.rng(f"policy|{_key(runs)}"),
-        progress=on_bootstrap,
+        progress=on_bootstrap, n_jobs=settings.n_jobs,
     )
     for w in caught:  # re-raise to the caller's filters, after the policy is computed
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
