@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import InputError
+from workbench.store.columnar import ColumnarRun
 from workbench.store.records import RunBundle
 
 FORMATS = {
@@ -152,7 +153,7 @@ def read_path(
     dataset: str | None = None,
     policy_model: str | None = None,
     policy_params: float | None = None,
-) -> list[RunBundle]:
+) -> list[RunBundle | ColumnarRun]:
     """Read the runs at `path`, detecting the format (see `FORMATS`).
 
     A canonical directory gives its one run (the keyword options do not apply: the run says
