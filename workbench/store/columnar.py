@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from workbench.errors import InputError
 from workbench.store.records import (
@@ -239,7 +240,6 @@ class _Conn:
         self.con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")
         spill = Path(tempfile.gettempdir()) / "workbench-duckdb-spill"
         self.con.execute(f"SET temp_directory = '{_quote(str(spill))}'")
-        self.con.execute("SET preserve_insertion_order = false")
 
     def __enter__(self) -> duckdb.DuckDBPyConnection:
         return self.con
@@ -403,7 +403,7 @@ class _ColumnHasher:
     def update(self, arr: pa.Array) -> None:
         if self.kind in ("str", "dict"):
             arr = arr.cast(pa.large_string())
-            lengths = pa.compute.binary_length(arr).fill_null(-1)
+            lengths = pc.binary_length(arr).fill_null(-1)
             self.extra.update(np.asarray(lengths.to_numpy(zero_copy_only=False),
                                          dtype="<i8").tobytes())
             valid = arr.drop_null()
@@ -432,33 +432,48 @@ class _ColumnHasher:
 def _hash_table(con: duckdb.DuckDBPyConnection, name: str, h: Any) -> int:
     """Feed one table's key-sorted columns into `h`; refuse a duplicate key on the way.
 
-    Returns the row count.
+    Files are usually written in key order (exports are): the rows are first streamed as
+    they lie, and only when a row is found out of order is the table sorted by DuckDB and
+    streamed again. Returns the row count.
     """
     kinds = column_kinds(name)
     keys = KEYS[name]
     cols = ", ".join(
         f"CAST({c} AS BIGINT) AS {c}" if k == "int" else c for c, k in kinds.items()
     )
+    select = f"SELECT {cols}, _file, _line FROM _in_{name}"
     # rows without an origin first: of two equal keys the one reported (the later) is then the
     # one that can name its file and line
     order = ", ".join([*keys, "_file NULLS FIRST", "_line NULLS FIRST"])
-    reader = con.sql(f"SELECT {cols}, _file, _line FROM _in_{name} ORDER BY {order}"
-                     ).to_arrow_reader(HASH_BATCH)
-    hashers = {c: _ColumnHasher(k) for c, k in kinds.items()}
-    n = 0
-    last: pa.Table | None = None  # the previous batch's last row, to see duplicates across
-    for batch in _batches(reader):
-        _check_duplicates(name, batch, last)
-        last = batch.slice(batch.num_rows - 1, 1)
-        for c, hasher in hashers.items():
-            hasher.update(batch.column(c))
-        n += batch.num_rows
+    hashers = _stream_hash(con, name, select, kinds, check_order=True)
+    if hashers is None:
+        hashers = _stream_hash(con, name, f"{select} ORDER BY {order}", kinds, check_order=False)
+    assert hashers is not None
+    n, column_hashers = hashers
     h.update(f"\n#{name}:{n}\n".encode())
     if n == 0:
         return 0  # an empty table hashes like an absent one
-    for c, hasher in hashers.items():
+    for c, hasher in column_hashers.items():
         h.update(c.encode() + b"=" + hasher.digest())
     return n
+
+
+def _stream_hash(con: duckdb.DuckDBPyConnection, name: str, sql: str, kinds: dict[str, str],
+                 *, check_order: bool) -> tuple[int, dict[str, _ColumnHasher]] | None:
+    """Hash the rows `sql` yields, refusing adjacent equal keys; with `check_order`, give up
+    (None) at the first row that is not strictly after the one before it."""
+    reader = con.sql(sql).to_arrow_reader(HASH_BATCH)
+    hashers = {c: _ColumnHasher(k) for c, k in kinds.items()}
+    n = 0
+    last: pa.Table | None = None  # the previous batch's last row, to compare across batches
+    for batch in _batches(reader):
+        if not _check_adjacent(name, batch, last) and check_order:
+            return None
+        last = pa.Table.from_batches([batch.slice(batch.num_rows - 1, 1)])
+        for c, hasher in hashers.items():
+            hasher.update(batch.column(c))
+        n += batch.num_rows
+    return n, hashers
 
 
 def _batches(reader: Any) -> Iterator[pa.RecordBatch]:
@@ -467,25 +482,31 @@ def _batches(reader: Any) -> Iterator[pa.RecordBatch]:
             yield batch
 
 
-def _check_duplicates(name: str, batch: pa.RecordBatch, last: Any) -> None:
+def _check_adjacent(name: str, batch: pa.RecordBatch, last: pa.Table | None) -> bool:
+    """Refuse two adjacent rows with equal keys; return whether every row's key is strictly
+    greater than the one before (byte order for strings, as DuckDB sorts them)."""
     keys = KEYS[name]
     tbl = pa.Table.from_batches([batch])
     if last is not None:
         tbl = pa.concat_tables([last.select(tbl.column_names), tbl])
-    if tbl.num_rows < 2:
-        return
-    same = None
-    for k in keys:
+    m = tbl.num_rows - 1
+    if m < 1:
+        return True
+    after: Any = None  # key of row i+1 > key of row i, lexicographically (built from the last key)
+    same: Any = None
+    for k in reversed(keys):
         col = tbl.column(k)
-        eq = pa.compute.equal(col.slice(1), col.slice(0, tbl.num_rows - 1))
-        same = eq if same is None else pa.compute.and_(same, eq)
-    assert same is not None
-    hit = pa.compute.index(same.fill_null(False), True).as_py()
-    if hit < 0:
-        return
-    row = tbl.slice(hit + 1, 1).to_pylist()[0]
-    key = tuple(row[k] for k in keys)
-    raise InputError(row["_file"], row["_line"], keys[-1], f"duplicate {_KEY_WHAT[name]} {key!r}")
+        nxt, prev = col.slice(1), col.slice(0, m)
+        gt, eq = pc.greater(nxt, prev), pc.equal(nxt, prev)
+        after = gt if after is None else pc.or_(gt, pc.and_(eq, after))
+        same = eq if same is None else pc.and_(same, eq)
+    hit = pc.index(same.fill_null(False), True).as_py()
+    if hit >= 0:
+        row = tbl.slice(hit + 1, 1).to_pylist()[0]
+        key = tuple(row[k] for k in keys)
+        raise InputError(row["_file"], row["_line"], keys[-1],
+                         f"duplicate {_KEY_WHAT[name]} {key!r}")
+    return bool(pc.all(after.fill_null(False)).as_py())
 
 
 def _run_json(run: Run) -> bytes:
