@@ -91,9 +91,9 @@ def main() -> None:
     many_n = max(a.n, a.slots // max(1, len(ids)))
     wide = ours_tokens_per_s(dec, ids, many_n, a.max_new, stop, a.slots)
     rows = [
-        ("plain model.generate (baseline), batch %d" % (len(ids) * a.n), *base),
-        ("workbench.gpu.generate, %d rows (same parallelism)" % (len(ids) * a.n), *same),
-        ("workbench.gpu.generate, %d rows, %d sequences" % (a.slots, len(ids) * many_n), *wide),
+        (f"plain model.generate (baseline), batch {len(ids) * a.n}", *base),
+        (f"workbench.gpu.generate, {len(ids) * a.n} rows (same parallelism)", *same),
+        (f"workbench.gpu.generate, {a.slots} rows, {len(ids) * many_n} sequences", *wide),
     ]
     gpu = torch.cuda.get_device_name() if device == "cuda" else "cpu"
     print(f"model {cfg.name} ({dec.n_params / 1e6:.0f} M parameters) on {gpu}; "

@@ -23,6 +23,10 @@ class PageCheck:
     failed_charts: list[str]
     console_errors: list[str]
     svg_count: int
+    headings: list[str]
+    """Text of the page's h2 headings in document order."""
+    summary_top: float
+    """Distance in px from the top of the page to the summary table (-1: none)."""
 
 
 def available() -> bool:
@@ -62,6 +66,11 @@ def check_page(
                 break
             time.sleep(0.2)
         svg_count = driver.execute_script("return document.querySelectorAll('.chart svg').length;")
+        headings = driver.execute_script(
+            "return Array.from(document.querySelectorAll('h2')).map(h => h.textContent);")
+        summary_top = driver.execute_script(
+            "const t = document.querySelector('table.summary');"
+            "return t ? t.getBoundingClientRect().top + window.scrollY : -1;")
         if screenshot is not None:
             height = driver.execute_script("return document.body.scrollHeight;")
             driver.set_window_size(width, min(int(height) + 100, 30000))
@@ -72,4 +81,5 @@ def check_page(
         shutil.rmtree(profile, ignore_errors=True)
     errors = [e["message"] for e in logs if e.get("level") == "SEVERE"]
     state = state or {"total": -1, "rendered": 0, "failed": []}
-    return PageCheck(state["total"], state["rendered"], list(state["failed"]), errors, svg_count)
+    return PageCheck(state["total"], state["rendered"], list(state["failed"]), errors, svg_count,
+                     list(headings), float(summary_top))

@@ -83,8 +83,9 @@ def test_json_output_matches_the_library(run: Invoke) -> None:
     r4 = doc["rows"][1]
     assert r4["accuracy"] == pytest.approx(4 / 6)  # a perfect verifier: pass@4
     assert r4["ci_low"] <= r4["accuracy"] <= r4["ci_high"]
-    # FLOPs: policy 2 x 1e9 x 400 generated + verifier 2 x 2e9 x 4 x (100 + 20) read
-    assert r4["flops"] == pytest.approx(2 * 1e9 * 400 + 2 * 2e9 * 480)
+    # FLOPs, both models over prompt + output: policy 2 x 1e9 x 4 x (100 + 20) processed +
+    # verifier 2 x 2e9 x 4 x (100 + 20) read
+    assert r4["flops"] == pytest.approx(2 * 1e9 * 480 + 2 * 2e9 * 480)
     assert r4["money"] is None  # no price known
 
 
@@ -96,7 +97,7 @@ def test_prices_and_parameter_overrides(run: Invoke, tmp_path: Path) -> None:
                            "--json", "--bootstrap", "0", "--params", "policy=3e9", *extra)
         row = json.loads(out)["rows"][0]
         assert row["money"] == pytest.approx(2 * (20 * 1.0 + 100 * 2.0) / 1000)
-        assert row["flops"] == pytest.approx(2 * 3e9 * 200)
+        assert row["flops"] == pytest.approx(2 * 3e9 * (200 + 40))  # prompt + output
         assert row["ci_low"] is None
 
 

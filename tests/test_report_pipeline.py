@@ -52,7 +52,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 
 def _headings(page: str) -> list[str]:
     body = page.split("</head>", 1)[1]  # the inlined Vega bundle holds "<h1>" in its code
-    return [html.unescape(h) for h in re.findall(r"<h[1-4]>(.*?)</h[1-4]>", body)]
+    return [html.unescape(h) for h in re.findall(r"<h[1-4][^>]*>(.*?)</h[1-4]>", body)]
 
 
 def test_demo_command_writes_report_and_prints_summary(demo: dict[str, object]) -> None:

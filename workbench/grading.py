@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from decimal import Decimal, InvalidOperation, localcontext
@@ -40,6 +41,15 @@ from typing import Any
 import sympy
 from math_verify import parse, verify
 from math_verify.errors import TimeoutException
+from math_verify.utils import timeout
+
+# math-verify logs the untrusted answer itself on a parse timeout ("Timeout during parsing:
+# <answer>"), which reaches the terminal through logging's last-resort handler. Grading handles
+# timeouts (the answer is unparsed, the verdict False), so its log records are dropped here.
+for _name in ("math_verify", "latex2sympy2_extended"):
+    _logger = logging.getLogger(_name)
+    _logger.addHandler(logging.NullHandler())
+    _logger.propagate = False
 
 __all__ = [
     "TIMEOUT_SECONDS",
@@ -396,7 +406,8 @@ def _cached_key(normalized: str) -> str:
     try:
         parsed = _parsed(normalized)
         if parsed and not isinstance(parsed[0], str):
-            return _expr_key(parsed[0])
+            # evaluating an untrusted expression can take forever (10^{10^{10^{10}}}): bounded
+            return str(timeout(timeout_seconds=_timeout())(_expr_key)(parsed[0]))
     except (Exception, TimeoutException):  # noqa: B014 - TimeoutException is not an Exception
         pass  # unparseable: fall back to the normalised text
     return normalized

@@ -73,6 +73,25 @@ class BinCheck:
     def degenerate(self) -> bool:
         return self.problems > 0 and (not self.spread or not self.enough_samples)
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row: this bin's diagnostics.
+
+        Columns:
+            bin: the bin label.
+            problems: problems in the bin.
+            low: smallest value of the binning statistic.
+            high: largest value.
+            spread: False when every problem has the same value.
+            min_samples: fewest samples any problem has.
+            enough_samples: `min_samples` reaches the threshold.
+            degenerate: no spread or too few samples.
+        """
+        from workbench.frames import record_frame
+
+        frame = record_frame([self])
+        frame["degenerate"] = self.degenerate
+        return frame
+
     def reasons(self, statistic: str, threshold: int) -> list[str]:
         out = []
         if self.problems and not self.spread:
@@ -103,8 +122,19 @@ class BinChecks:
                 "do not describe a difficulty level" for c in self.checks if c.degenerate]
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per bin: bin, problems, low, high, spread, min_samples, enough_samples,
-        degenerate, reason."""
+        """One row per bin.
+
+        Columns:
+            bin: the bin label.
+            problems: problems in the bin.
+            low: smallest value of the binning statistic.
+            high: largest value.
+            spread: False when every problem has the same value.
+            min_samples: fewest samples any problem has.
+            enough_samples: `min_samples` reaches the threshold.
+            degenerate: no spread or too few samples.
+            reason: why the bin is degenerate, in words ("" when it is not).
+        """
         import pandas as pd
 
         return pd.DataFrame([{

@@ -119,7 +119,22 @@ class Bins:
         return {label: curve.subset(idx == j) for j, label in enumerate(self.labels)}
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per bin: label, value range covered, problems, mean value."""
+        """One row per bin, easiest first.
+
+        Columns:
+            bin: the bin's label ("L1" = easiest).
+            problems: problems in the bin.
+            min: smallest value of the binning statistic in the bin (NaN: empty bin).
+            max: largest value in the bin.
+            mean: mean value in the bin.
+            statistic: what the values are ("pass@1", "mean score (prm)", ...).
+            kind: "oracle", "predicted" or "absolute".
+
+        >>> oracle_bins(["a", "b", "c", "d"], [0.9, 0.1, 0.5, 0.0], n_bins=2).to_frame()["mean"]
+        0    0.70
+        1    0.05
+        Name: mean, dtype: float64
+        """
         import pandas as pd
 
         rows = []
@@ -131,7 +146,9 @@ class Bins:
                     "problems": int(v.size),
                     "min": float(v.min()) if v.size else np.nan,
                     "max": float(v.max()) if v.size else np.nan,
-                    f"mean {self.statistic}": float(v.mean()) if v.size else np.nan,
+                    "mean": float(v.mean()) if v.size else np.nan,
+                    "statistic": self.statistic,
+                    "kind": self.kind,
                 }
             )
         df = pd.DataFrame(rows)

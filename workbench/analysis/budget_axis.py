@@ -26,6 +26,24 @@ _REL_TOL = 1e-9
 """Costs within this relative distance of a grid budget count as fitting under it."""
 
 
+def amount(value: float, unit: str) -> str:
+    """A budget as a reader wants it: three significant digits and the unit in the right number.
+
+    >>> amount(1.36009, "generations"), amount(1, "generations"), amount(18247157.3, "flops")
+    ('1.36 generations', '1 generation', '1.82e+07 FLOPs')
+    >>> amount(0.0123, "money")
+    '$0.0123'
+    """
+    v = float(value)
+    num = f"{v:.3g}"
+    if unit == "money":
+        return f"${num}"
+    name = {"flops": "FLOPs", "generations": "generation", "tokens": "token"}.get(unit, unit)
+    if name in ("generation", "token") and num != "1":
+        name += "s"
+    return f"{num} {name}"
+
+
 def check_unit(unit: str) -> str:
     if unit not in UNITS:
         raise ValueError(f"`unit` must be one of {', '.join(map(repr, UNITS))}; got {unit!r}")

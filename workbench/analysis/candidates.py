@@ -32,6 +32,8 @@ from workbench.errors import BudgetError, StrategyError
 from workbench.store import AGGREGATIONS
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from workbench.engine.data import RunData
     from workbench.engine.results import Curve
     from workbench.store.run_store import RunStore
@@ -70,6 +72,36 @@ class CandidateCurves:
     baseline: Curve
     skipped: tuple[tuple[str, str], ...]
     oracle_only: bool
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every candidate's curve stacked (`Curve.to_frame` columns), plus `is_baseline`.
+
+        Columns:
+            run_id: the run the pool came from.
+            strategy: the strategy's name.
+            label: strategy and hyper-parameters.
+            budget: budget in generations per question.
+            accuracy: mean expected accuracy over problems.
+            accuracy_se: Monte-Carlo standard error of `accuracy`.
+            generations: mean generations per question.
+            tokens: mean generated tokens per question.
+            flops: mean FLOPs per question.
+            money: mean money per question.
+            problems: problems the accuracy averages over.
+            exact: every entry is a closed form.
+            biased: samples drawn with replacement.
+            coverage: share of problems the strategy could evaluate.
+            twin: the pool came from the twin.
+            is_baseline: the curve is the baseline's.
+        """
+        import pandas as pd
+
+        frames = []
+        for c in self.curves:
+            f = c.to_frame()
+            f["is_baseline"] = c is self.baseline
+            frames.append(f)
+        return pd.concat(frames, ignore_index=True)
 
 
 def load_strategies() -> None:

@@ -52,6 +52,8 @@ from workbench.errors import WorkbenchError
 from workbench.sources import DATASETS
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from workbench.store import RunStore
 
 DEMO_RUNS = {
@@ -95,6 +97,20 @@ class Game24:
     """(method, published, reproduced from the logs, how it was computed)."""
     notes: tuple[str, ...]
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per method: the published number against the one reproduced from the logs.
+
+        Columns:
+            method: the method.
+            published: the published success rate.
+            reproduced: the same rate computed from the logs.
+            how: how it was computed.
+        """
+        import pandas as pd
+
+        return pd.DataFrame(list(self.published),
+                            columns=["method", "published", "reproduced", "how"])
+
 
 @dataclass(frozen=True)
 class DemoResult:
@@ -115,6 +131,28 @@ class DemoResult:
     own_notes: tuple[str, ...]
     provenance: tuple[Provenance, ...]
     seconds: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every curve the demo shows, stacked: its runs' analyses and Game of 24.
+
+        Columns:
+            label: the name shown in legends and tables.
+            kind: "real", "oracle" or "model".
+            run_id: the run.
+            budget: budget in generations per question.
+            x: where the point sits on the chart's x axis.
+            accuracy: mean expected accuracy.
+            ci_low: lower bound of the bootstrap CI.
+            ci_high: upper bound.
+            tokens: mean generated tokens per question.
+            problems: problems averaged over.
+            exact: every entry is a closed form.
+        """
+        import pandas as pd
+
+        parts = [a.to_frame() for a in (self.main, self.prm, self.revisions, *self.own)]
+        parts += [lc.to_frame() for lc in (*self.game24.curves, self.revisions_single)]
+        return pd.concat(parts, ignore_index=True)
 
     def summary(self) -> list[str]:
         """A few lines with the headline numbers (what `workbench demo` prints)."""
@@ -269,8 +307,11 @@ def demo_summary(res: DemoResult) -> list[str]:
     deployable = [(p, e) for p, e in res.exchange if "upper bound" not in p]
     for panel, ex in [*res.exchange[:1], *deployable[:1]]:
         rows = [r for r in ex.rows if r.bin == "all"]
+        words = {"small": "small model better", "large": "larger model better",
+                 "tie": "no significant difference"}
         txt = "; ".join(f"R={r.r:g}: X={r.budget:.0f} gen., {r.difference:+.3f} "
-                        f"[{r.lower:+.3f}, {r.upper:+.3f}] ({r.winner})" for r in rows)
+                        f"[{r.lower:+.3f}, {r.upper:+.3f}] ({words.get(r.winner, r.winner)})"
+                        for r in rows)
         lines.append(f"exchange, {panel}: {txt}")
     for fit in res.laws[:1]:
         if fit.check is not None and not fit.check.empty:

@@ -33,8 +33,12 @@ the bootstrap inverts all its replicates at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXACT, LOWER, UPPER, NONE = 0, 1, 2, 3
 """Codes of `Ratio.bound`: an interpolated value, a lower bound, an upper bound, and not
@@ -57,6 +61,19 @@ class Ratio:
 
     budget: np.ndarray
     bound: np.ndarray
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per target (flattened in C order).
+
+        Columns:
+            budget: the budget (or ratio) read off the curve.
+            bound: "exact", "lower", "upper" or "none" (see `BOUND_NAMES`).
+        """
+        import pandas as pd
+
+        codes = np.asarray(self.bound).ravel()
+        return pd.DataFrame({"budget": np.asarray(self.budget, dtype=float).ravel(),
+                             "bound": [BOUND_NAMES[int(c)] for c in codes]})
 
 
 def efficiency_ratio(grid: np.ndarray, baseline: np.ndarray, policy: np.ndarray) -> Ratio:

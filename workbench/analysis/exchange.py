@@ -84,6 +84,26 @@ class ExchangeRow:
     winner: str
     small_method: str
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row: this comparison.
+
+        Columns:
+            bin: the bin, or "all".
+            r: R = D_inf / D_pre.
+            budget: generations per question the small model gets (X).
+            n_problems: problems compared.
+            small_accuracy: the small model's accuracy with test-time compute.
+            large_accuracy: the large model's accuracy with one generation.
+            difference: small - large.
+            lower: lower bound of the difference's CI.
+            upper: upper bound.
+            winner: "small", "large" or "tie" (CI containing 0).
+            small_method: how the small model's accuracy was computed.
+        """
+        from workbench.frames import record_frame
+
+        return record_frame([self])
+
 
 @dataclass(frozen=True)
 class ExchangeResult:
@@ -117,7 +137,21 @@ class ExchangeResult:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per (bin, R)."""
+        """One row per (bin, R); run ids, ratio and note are in `frame.attrs`.
+
+        Columns:
+            bin: the bin, or "all".
+            r: R = D_inf / D_pre.
+            budget: generations per question the small model gets (X).
+            n_problems: problems compared.
+            small_accuracy: the small model's accuracy with test-time compute.
+            large_accuracy: the large model's accuracy with one generation.
+            difference: small - large.
+            lower: lower bound of the difference's CI.
+            upper: upper bound.
+            winner: "small", "large" or "tie" (CI containing 0).
+            small_method: how the small model's accuracy was computed.
+        """
         import pandas as pd
 
         df = pd.DataFrame([r.__dict__ for r in self.rows])
@@ -389,7 +423,23 @@ class ExchangeReport:
     skipped: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
-        """All rows, with the strategy, its note and the CI method as columns."""
+        """All rows of every comparison, with the strategy and the CI method as columns.
+
+        Columns:
+            strategy: the small model's strategy.
+            bin: the bin, or "all".
+            r: R = D_inf / D_pre.
+            budget: generations per question the small model gets (X).
+            n_problems: problems compared.
+            small_accuracy: the small model's accuracy with test-time compute.
+            large_accuracy: the large model's accuracy with one generation.
+            difference: small - large.
+            lower: lower bound of the difference's CI.
+            upper: upper bound.
+            winner: "small", "large" or "tie" (CI containing 0).
+            small_method: how the small model's accuracy was computed.
+            ci_method: how the CI was made.
+        """
         import pandas as pd
 
         frames = []

@@ -46,6 +46,37 @@ class LawFit:
     predictions: Prediction | None = None
     observed: dict[float, float] | None = None
 
+    def to_frame(self) -> Any:
+        """One row per parameter of the fitted law; one row with NaNs and `error` if not fitted.
+
+        Columns:
+            law: the law's name.
+            fitted_to: what it was fitted to.
+            parameter: the parameter's name (None when not fitted).
+            coef: its estimate.
+            se: its standard error.
+            lower: lower bound of its interval.
+            upper: upper bound.
+            AIC: the fit's AIC.
+            error: why the law could not be fitted (None when it was).
+
+        Predictions: `fit.predictions.to_frame()`.
+        """
+        import pandas as pd
+
+        if self.model is None:
+            return pd.DataFrame([{
+                "law": self.law, "fitted_to": self.fitted_to, "parameter": None,
+                "coef": np.nan, "se": np.nan, "lower": np.nan, "upper": np.nan, "AIC": np.nan,
+                "error": self.error,
+            }])
+        df = self.model.to_frame()
+        df = df[["parameter", "coef", "se", "lower", "upper", "AIC"]]
+        df.insert(0, "fitted_to", self.fitted_to)
+        df.insert(0, "law", self.law)
+        df["error"] = None
+        return df
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"law": self.law, "fitted_to": self.fitted_to, "error": self.error}
         if self.model is not None:

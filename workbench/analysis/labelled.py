@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from workbench.engine.bootstrap import BootstrapResult
     from workbench.engine.results import Curve
 
@@ -43,6 +45,37 @@ class LabelledCurve:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"`kind` must be one of {KINDS}; got {self.kind!r}")
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per budget: the curve's accuracy with its bootstrap CI (NaN without one).
+
+        Columns:
+            label: the name shown in legends and tables.
+            kind: "real", "oracle" or "model".
+            run_id: the run.
+            budget: budget in generations per question.
+            x: where the point sits on the chart's x axis (`x` unit).
+            accuracy: mean expected accuracy.
+            ci_low: lower bound of the bootstrap CI.
+            ci_high: upper bound.
+            tokens: mean generated tokens per question.
+            problems: problems averaged over.
+            exact: every entry is a closed form.
+        """
+        import pandas as pd
+
+        c = self.curve
+        nan = np.full(c.budgets.size, np.nan)
+        boot = self.boot
+        return pd.DataFrame({
+            "label": self.label, "kind": self.kind, "run_id": c.run_id,
+            "budget": np.asarray(c.budgets, dtype=float), "x": self.positions(),
+            "accuracy": c.accuracy,
+            "ci_low": nan if boot is None else np.asarray(boot.confidence_interval.low, float),
+            "ci_high": nan if boot is None else np.asarray(boot.confidence_interval.high, float),
+            "tokens": np.asarray(c.cost.tokens, dtype=float),
+            "problems": int(c.per_problem.shape[0]), "exact": bool(c.exact),
+        })
 
     def positions(self) -> np.ndarray:
         """(B,) where each budget sits on the chart's x axis."""

@@ -49,6 +49,29 @@ class LawFit:
     check: pd.DataFrame | None
     notes: tuple[str, ...] = ()
 
+    def to_frame(self) -> pd.DataFrame:
+        """The fitted laws' prediction bands and the observations, stacked (one row per point).
+
+        Columns:
+            title: what was fitted.
+            series: the law's name, or the observations' role ("fitted on", "held out").
+            k: the budget.
+            estimate: the law's prediction, or the observed value.
+            lower: lower bound of the prediction band (NaN for observations).
+            upper: upper bound (NaN for observations).
+            extrapolated: k is beyond the cached pool.
+        """
+        fitted = pd.DataFrame({
+            "series": self.fitted["law"], "k": self.fitted["k"], "estimate": self.fitted["pred"],
+            "lower": self.fitted["lo"], "upper": self.fitted["hi"]})
+        observed = pd.DataFrame({
+            "series": self.observed["role"], "k": self.observed["k"],
+            "estimate": self.observed["value"], "lower": np.nan, "upper": np.nan})
+        frame = pd.concat([fitted, observed], ignore_index=True)
+        frame.insert(0, "title", self.title)
+        frame["extrapolated"] = frame["k"].astype(float) > self.pool_size
+        return frame
+
 
 def counts_laws(data: RunData, title: str, settings: Settings, *, horizon: float = 4.0,
                 check: tuple[CountsPool, str] | None = None) -> LawFit:

@@ -52,6 +52,8 @@ from workbench.errors import BudgetError, CoverageWarning, FitError, StrategyErr
 from workbench.sources import DATASETS
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from workbench.engine.bootstrap import BootstrapResult
     from workbench.engine.results import Curve
     from workbench.store import RunInfo, RunStore
@@ -88,6 +90,24 @@ class Provenance:
     def third_party(self) -> bool:
         return self.registered is not None
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row.
+
+        Columns:
+            run_id: the run.
+            dataset: its dataset.
+            policy_model: the model that generated it.
+            policy_params: its parameter count (None: unknown).
+            source: where the data came from.
+            licence: the data's licence (None: own or user run).
+            citation: how to cite it.
+            attribution: the attribution the licence asks for.
+            registered: the registered dataset it comes from (None: own or user run).
+        """
+        from workbench.frames import record_frame
+
+        return record_frame([self])
+
 
 @dataclass(frozen=True)
 class Example:
@@ -100,6 +120,21 @@ class Example:
     correct: bool | None
     text: str
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row.
+
+        Columns:
+            problem_id: the problem.
+            question: its question.
+            gold: its gold answer.
+            answer: the generation's final answer.
+            correct: whether it is correct.
+            text: the generation (untrusted text: escape it before showing it as HTML).
+        """
+        from workbench.frames import record_frame
+
+        return record_frame([self])
+
 
 @dataclass(frozen=True)
 class PlanCase:
@@ -107,6 +142,26 @@ class PlanCase:
 
     question: str
     plan: Plan
+
+    def to_frame(self) -> pd.DataFrame:
+        """The plan's rows (`Plan.to_frame`) with the question they answer.
+
+        Columns:
+            question: the question the plan answers.
+            bin: the bin.
+            weight: the bin's share of the questions.
+            policy: the configuration.
+            budget: its grid budget.
+            unit: the budget axis.
+            share: share of the bin's questions it serves.
+            accuracy: its accuracy in the bin.
+            bin_accuracy: the bin's expected accuracy.
+            bin_ci_low: lower bound of its CI.
+            bin_ci_high: upper bound.
+        """
+        df = self.plan.to_frame()
+        df.insert(0, "question", self.question)
+        return df
 
 
 @dataclass(frozen=True)
@@ -145,6 +200,27 @@ class RunAnalysis:
     def headline(self) -> Verdict | None:
         """The run's headline verdict (the per-bin policy over all problems at mid-grid)."""
         return None if self.optimization is None else self.optimization.headline()
+
+    def to_frame(self) -> pd.DataFrame:
+        """The run's accuracy curves with their CIs, stacked (one row per curve and budget).
+        The policy is `optimization.to_frame()`, bins `bins.to_frame()`, and so on.
+
+        Columns:
+            label: the name shown in legends and tables.
+            kind: "real", "oracle" or "model".
+            run_id: the run.
+            budget: budget in generations per question.
+            x: where the point sits on the chart's x axis.
+            accuracy: mean expected accuracy.
+            ci_low: lower bound of the bootstrap CI.
+            ci_high: upper bound.
+            tokens: mean generated tokens per question.
+            problems: problems averaged over.
+            exact: every entry is a closed form.
+        """
+        import pandas as pd
+
+        return pd.concat([lc.to_frame() for lc in self.curves], ignore_index=True)
 
     def curve(self, label: str) -> LabelledCurve:
         """The labelled curve with this display label (KeyError listing the labels)."""

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from workbench.analysis.budget_axis import UNITS
+from workbench.analysis.budget_axis import UNITS, amount
 from workbench.analysis.policy import _jsonable, percentile_ci
 
 if TYPE_CHECKING:
@@ -64,6 +64,26 @@ class Allocation:
     accuracy: float
     cost: float
     feasible: bool
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per bin.
+
+        Columns:
+            bin_index: the bin's position.
+            low: option index the bin starts from.
+            high: option index of the next hull vertex.
+            share: share of the bin's questions at `high`.
+            accuracy: the allocation's expected accuracy (same on every row).
+            cost: its expected cost per question (same on every row).
+            feasible: whether the request could be met (same on every row).
+        """
+        import pandas as pd
+
+        return pd.DataFrame({
+            "bin_index": np.arange(np.asarray(self.low).size), "low": self.low,
+            "high": self.high, "share": self.share, "accuracy": self.accuracy,
+            "cost": self.cost, "feasible": self.feasible,
+        })
 
 
 def upper_hull(cost: np.ndarray, accuracy: np.ndarray) -> np.ndarray:
@@ -190,6 +210,20 @@ class PlanChoice:
     accuracy: float
     costs: dict[str, float]
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row: this configuration.
+
+        Columns:
+            budget: the grid budget.
+            label: the configuration.
+            share: share of the bin's questions it serves.
+            accuracy: its accuracy in the bin.
+            costs: its mean spend per question in every unit (a dict).
+        """
+        from workbench.frames import record_frame
+
+        return record_frame([self])
+
 
 @dataclass(frozen=True)
 class BinPlan:
@@ -201,6 +235,29 @@ class BinPlan:
     budget: float
     accuracy: float
     ci: tuple[float, float]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per configuration the bin uses.
+
+        Columns:
+            bin: the bin.
+            weight: the bin's share of the questions.
+            policy: the configuration.
+            budget: its grid budget.
+            share: share of the bin's questions it serves.
+            accuracy: its accuracy.
+            bin_budget: the bin's expected budget per question.
+            bin_accuracy: the bin's expected accuracy.
+            bin_ci_low: lower bound of its CI.
+            bin_ci_high: upper bound.
+        """
+        import pandas as pd
+
+        return pd.DataFrame([{
+            "bin": self.bin, "weight": self.weight, "policy": c.label, "budget": c.budget,
+            "share": c.share, "accuracy": c.accuracy, "bin_budget": self.budget,
+            "bin_accuracy": self.accuracy, "bin_ci_low": self.ci[0], "bin_ci_high": self.ci[1],
+        } for c in self.choices])
 
 
 @dataclass(frozen=True)
@@ -226,8 +283,30 @@ class Plan:
     notes: tuple[str, ...]
     bootstrap_distribution: np.ndarray = field(repr=False)
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (bin, configuration).
+
+        Columns:
+            bin: the bin.
+            weight: the bin's share of the questions.
+            policy: the configuration.
+            budget: its grid budget.
+            unit: the budget axis.
+            share: share of the bin's questions it serves.
+            accuracy: its accuracy in the bin.
+            bin_accuracy: the bin's expected accuracy.
+            bin_ci_low: lower bound of its CI.
+            bin_ci_high: upper bound.
+
+        The plan's totals (`accuracy`, `ci`, `cost`) are in `frame.attrs`.
+        """
+        df = self.table()
+        df.attrs.update(accuracy=self.accuracy, ci=self.ci, cost=self.cost, unit=self.unit,
+                        covered=self.covered)
+        return df
+
     def table(self) -> pd.DataFrame:
-        """One row per (bin, configuration)."""
+        """One row per (bin, configuration) (see `to_frame`)."""
         import pandas as pd
 
         rows = [
@@ -350,23 +429,24 @@ def _coverage(
     if budget is not None:
         if not al.feasible:
             return False, (
-                f"a budget of {budget:g} {unit} per question is below the cheapest cached policy "
-                f"({least:g} {unit}); the plan shows that cheapest policy"
+                f"a budget of {amount(budget, unit)} per question is below the cheapest cached "
+                f"policy ({amount(least, unit)}); the plan shows that cheapest policy"
             )
         if budget > most * (1 + 1e-9):
             return False, (
-                f"a budget of {budget:g} {unit} per question is beyond what the cache covers "
-                f"(at most {most:g} {unit}, the largest cached budgets); the plan spends "
-                f"{al.cost:g} and says nothing about more (the twin can extrapolate)"
+                f"a budget of {amount(budget, unit)} per question is beyond what the cache "
+                f"covers (at most {amount(most, unit)}, the largest cached budgets); the plan "
+                f"spends {amount(al.cost, unit)} and says nothing about more (the twin can "
+                "extrapolate)"
             )
-        return True, f"plan spends {al.cost:g} of {budget:g} {unit} per question"
+        return True, f"plan spends {amount(al.cost, unit)} of {amount(budget, unit)} per question"
     if not al.feasible:
         return False, (
-            f"target accuracy {target:g} is not reached within the cache: the best cached plan "
-            f"gives {al.accuracy:.4f} at {al.cost:g} {unit} per question (the twin can "
+            f"target accuracy {target:.3f} is not reached within the cache: the best cached plan "
+            f"gives {al.accuracy:.3f} at {amount(al.cost, unit)} per question (the twin can "
             "extrapolate past the pool)"
         )
-    return True, f"cheapest plan reaching {target:g}: {al.cost:g} {unit} per question"
+    return True, f"cheapest plan reaching {target:.3f}: {amount(al.cost, unit)} per question"
 
 
 def _oracle_labels(policy: PolicyResult) -> set[str]:

@@ -115,6 +115,53 @@ class PolicyEntry:
     confidence_level: float = 0.95
     widened: tuple[str, ...] = ()
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row: this entry (the same columns as `PolicyResult.to_frame`).
+
+        Columns:
+            bin: the bin, or "all".
+            budget: the grid budget.
+            unit: the budget axis.
+            policy: label of the configuration deployed (chosen on all the bin's problems).
+            strategy: its strategy.
+            run_id: its run.
+            spent: its mean spend per question in `unit`.
+            n_problems: problems in the bin.
+            accuracy: cross-fitted accuracy (mean over splits).
+            ci_low: lower bound of its CI.
+            ci_high: upper bound.
+            in_sample_accuracy: optimistic accuracy of the deployed choice (comparison only).
+            baseline_accuracy: the baseline's accuracy.
+            baseline_ci_low: lower bound of its CI.
+            baseline_ci_high: upper bound.
+            gain: accuracy - baseline accuracy (paired).
+            gain_ci_low: lower bound of its CI.
+            gain_ci_high: upper bound.
+            efficiency: budget the baseline needs to reach `accuracy` / budget.
+            efficiency_ci_low: lower bound of its CI.
+            efficiency_ci_high: upper bound.
+            efficiency_bound: "exact", "lower", "upper" or "none".
+            efficiency_censored: share of replicates whose ratio was a bound.
+            verdict: the comparison in words ("no significant difference", ...).
+            fold_choices: the choices made on each training split.
+            oracle: a candidate picks with the gold answer (an upper bound).
+        """
+        import pandas as pd
+
+        e = self
+        return pd.DataFrame([{
+            "bin": e.bin, "budget": e.budget, "unit": e.unit, "policy": e.label,
+            "strategy": e.strategy, "run_id": e.run_id, "spent": e.spent,
+            "n_problems": e.n_problems, "accuracy": e.accuracy, "ci_low": e.ci[0],
+            "ci_high": e.ci[1], "in_sample_accuracy": e.in_sample_accuracy,
+            "baseline_accuracy": e.baseline_accuracy, "baseline_ci_low": e.baseline_ci[0],
+            "baseline_ci_high": e.baseline_ci[1], "gain": e.gain, "gain_ci_low": e.gain_ci[0],
+            "gain_ci_high": e.gain_ci[1], "efficiency": e.efficiency,
+            "efficiency_ci_low": e.efficiency_ci[0], "efficiency_ci_high": e.efficiency_ci[1],
+            "efficiency_bound": e.efficiency_bound, "efficiency_censored": e.efficiency_censored,
+            "verdict": e.verdict, "fold_choices": ", ".join(e.fold_choices), "oracle": e.oracle,
+        }])
+
     @property
     def efficiency_text(self) -> str:
         """The ratio as a reader should see it: ">= 4.0x" for a lower bound."""
@@ -158,6 +205,29 @@ class PolicyBootstrap:
     efficiency: np.ndarray
     efficiency_bound: np.ndarray
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (replicate, bin, grid budget) position: the bootstrap distributions.
+
+        Columns:
+            replicate: bootstrap replicate.
+            bin_index: position in `PolicyResult.bins`, then "all" last.
+            grid_index: position in `PolicyResult.grid`.
+            accuracy: the policy's accuracy in the replicate.
+            baseline: the baseline's accuracy.
+            gain: accuracy - baseline.
+            efficiency: the efficiency ratio.
+            efficiency_bound: its bound code (0 exact, 1 lower, 2 upper, 3 none).
+        """
+        import pandas as pd
+
+        r, k, g = self.accuracy.shape
+        idx = np.indices((r, k, g)).reshape(3, -1)
+        return pd.DataFrame({
+            "replicate": idx[0], "bin_index": idx[1], "grid_index": idx[2],
+            **{name: np.asarray(getattr(self, name)).ravel()
+               for name in ("accuracy", "baseline", "gain", "efficiency", "efficiency_bound")},
+        })
+
 
 @dataclass(frozen=True)
 class PolicyResult:
@@ -200,26 +270,45 @@ class PolicyResult:
                 return e
         raise KeyError(f"no entry for bin {bin!r} at budget {budget!r}")
 
-    def table(self) -> pd.DataFrame:
-        """One row per (bin, budget): the choice, accuracy and CIs, gain, efficiency."""
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (bin, budget), bins first then "all": the choice, accuracy and CIs,
+        gain, efficiency.
+
+        Columns:
+            bin: the bin, or "all".
+            budget: the grid budget.
+            unit: the budget axis.
+            policy: label of the configuration deployed (chosen on all the bin's problems).
+            strategy: its strategy.
+            run_id: its run.
+            spent: its mean spend per question in `unit`.
+            n_problems: problems in the bin.
+            accuracy: cross-fitted accuracy (mean over splits).
+            ci_low: lower bound of its CI.
+            ci_high: upper bound.
+            in_sample_accuracy: optimistic accuracy of the deployed choice (comparison only).
+            baseline_accuracy: the baseline's accuracy.
+            baseline_ci_low: lower bound of its CI.
+            baseline_ci_high: upper bound.
+            gain: accuracy - baseline accuracy (paired).
+            gain_ci_low: lower bound of its CI.
+            gain_ci_high: upper bound.
+            efficiency: budget the baseline needs to reach `accuracy` / budget.
+            efficiency_ci_low: lower bound of its CI.
+            efficiency_ci_high: upper bound.
+            efficiency_bound: "exact", "lower", "upper" or "none".
+            efficiency_censored: share of replicates whose ratio was a bound.
+            verdict: the comparison in words ("no significant difference", ...).
+            fold_choices: the choices made on each training split.
+            oracle: a candidate picks with the gold answer (an upper bound).
+        """
         import pandas as pd
 
-        rows = []
-        for e in self.entries:
-            rows.append({
-                "bin": e.bin, "budget": e.budget, "unit": e.unit, "policy": e.label,
-                "run_id": e.run_id, "spent": e.spent, "n_problems": e.n_problems,
-                "accuracy": e.accuracy, "ci_low": e.ci[0], "ci_high": e.ci[1],
-                "in_sample_accuracy": e.in_sample_accuracy,
-                "baseline_accuracy": e.baseline_accuracy,
-                "gain": e.gain, "gain_ci_low": e.gain_ci[0], "gain_ci_high": e.gain_ci[1],
-                "efficiency": e.efficiency, "efficiency_ci_low": e.efficiency_ci[0],
-                "efficiency_ci_high": e.efficiency_ci[1],
-                "efficiency_bound": e.efficiency_bound,
-                "efficiency_censored": e.efficiency_censored,
-                "fold_choices": ", ".join(e.fold_choices), "oracle": e.oracle,
-            })
-        return pd.DataFrame(rows)
+        return pd.concat([e.to_frame() for e in self.entries], ignore_index=True)
+
+    def table(self) -> pd.DataFrame:
+        """The same as `to_frame` (the older name)."""
+        return self.to_frame()
 
     def candidates_table(self) -> pd.DataFrame:
         """In-sample accuracy of every candidate per bin and budget (long format)."""

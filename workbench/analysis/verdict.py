@@ -120,6 +120,40 @@ class Verdict:
             f"seed {self.seed})"
         )
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row: this verdict, CIs split into `_low` / `_high`.
+
+        Columns:
+            run_id: the run.
+            bin: the bin, or "all".
+            budget: the grid budget.
+            unit: the budget axis.
+            policy: the per-bin policy's choice.
+            baseline: the baseline.
+            accuracy: cross-fitted accuracy (mean over splits).
+            ci_low: lower bound of its CI.
+            ci_high: upper bound.
+            baseline_accuracy: the baseline's accuracy.
+            baseline_ci_low: lower bound of its CI.
+            baseline_ci_high: upper bound.
+            gain: accuracy - baseline accuracy.
+            gain_ci_low: lower bound of its CI.
+            gain_ci_high: upper bound.
+            efficiency: the efficiency ratio.
+            efficiency_ci_low: lower bound of its CI.
+            efficiency_ci_high: upper bound.
+            efficiency_bound: "exact", "lower", "upper" or "none".
+            efficiency_text: the ratio as a reader should see it (">= 4.00x").
+            verdict: the comparison in words.
+            confidence_level: of the CIs.
+            splits: cross-fitting splits averaged.
+            n_resamples: bootstrap replicates.
+            seed: the seed.
+        """
+        from workbench.frames import record_frame
+
+        return record_frame([self])
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields (NaN -> None)."""
         out: dict[str, Any] = {}
@@ -170,8 +204,36 @@ class Optimization:
                 for e in self.policy.entries]
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per (bin, budget) verdict with its CIs (columns as `Verdict`'s fields, CIs
-        split into `_low` / `_high`), plus `degenerate_bin`."""
+        """One row per (bin, budget) verdict with its CIs, bins first then "all".
+
+        Columns:
+            run_id: the run.
+            bin: the bin, or "all".
+            budget: the grid budget.
+            unit: the budget axis.
+            policy: the per-bin policy's choice.
+            baseline: the baseline.
+            accuracy: cross-fitted accuracy (mean over splits).
+            ci_low: lower bound of its CI.
+            ci_high: upper bound.
+            baseline_accuracy: the baseline's accuracy.
+            baseline_ci_low: lower bound of its CI.
+            baseline_ci_high: upper bound.
+            gain: accuracy - baseline accuracy.
+            gain_ci_low: lower bound of its CI.
+            gain_ci_high: upper bound.
+            efficiency: the efficiency ratio.
+            efficiency_ci_low: lower bound of its CI.
+            efficiency_ci_high: upper bound.
+            efficiency_bound: "exact", "lower", "upper" or "none".
+            efficiency_text: the ratio as a reader should see it (">= 4.00x").
+            verdict: the comparison in words.
+            confidence_level: of the CIs.
+            splits: cross-fitting splits averaged.
+            n_resamples: bootstrap replicates.
+            seed: the seed.
+            degenerate_bin: the bin is degenerate (see `checks`).
+        """
         import pandas as pd
 
         bad = set(self.checks.degenerate)

@@ -15,7 +15,7 @@ from workbench import __version__
 from workbench.errors import WorkbenchError
 
 # modules of this package that define commands; each exposes `COMMANDS: list[click.Command]`
-_COMMAND_MODULES = ("data", "engine", "analysis", "report", "collect")
+_COMMAND_MODULES = ("data", "engine", "analysis", "report", "collect", "twin")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -52,9 +52,12 @@ def main() -> None:
     """Entry point: library errors become one clear line on stderr and exit status 2."""
     try:
         cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(1)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        from workbench.cli._common import interrupted
+
+        line, status = interrupted()
+        click.echo(line, err=True)
+        sys.exit(status)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -51,7 +51,31 @@ def open_store(store_path: Path | None, *, read_only: bool = True) -> RunStore:
     """The store at `store_path` (default: `workbench.locations.default_store_path()`)."""
     from workbench.store import RunStore, default_store_path
 
-    return RunStore(store_path or default_store_path(), read_only=read_only)
+    return RunStore(store_path or default_store_path(), read_only=read_only,
+                    on_wait=lambda line: click.echo(line, err=True))
+
+
+_DONE_AT_COMMIT: list[bool] = []
+
+
+def done_at_commit() -> None:
+    """Declare that this command's work is complete once its store commit lands (`ingest`):
+    a Ctrl-C after that commit then exits 0 saying the data is stored, not "aborted"."""
+    _DONE_AT_COMMIT.append(True)
+
+
+def interrupted() -> tuple[str, int]:
+    """The line and exit status for a Ctrl-C, saying whether a store change was kept."""
+    store = sys.modules.get("workbench.store.locking")  # not imported: nothing was committed
+    committed = store.committed_stores() if store is not None else ()
+    if not committed:
+        return "aborted", 1
+    where = ", ".join(committed)
+    if _DONE_AT_COMMIT:
+        return (f"interrupted after the commit: the data is stored in {where}; "
+                "only the summary was cut short"), 0
+    return (f"aborted; the change already committed to {where} is kept, "
+            "the rest of the command did not run"), 1
 
 
 # -- parsing -----------------------------------------------------------------------------------

@@ -81,7 +81,7 @@ def bins(run: str, kind: str, n_bins: int, edges: str | None, statistic: str,
     click.echo("edges: " + ", ".join(f"{e:.4g}" for e in b.edges)
                + ("  (quantiles, for display: assignment is by rank)" if kind != "absolute"
                   else ""))
-    echo_frame(b.to_frame())
+    echo_frame(b.to_frame().drop(columns=["statistic", "kind"]))  # both are in the header
 
 
 # -- fit ---------------------------------------------------------------------------------------

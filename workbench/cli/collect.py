@@ -82,4 +82,54 @@ def collect(config: Path, workdir: Path | None, dry_run: bool, quiet: bool) -> N
                    "top logprobs (scored 0.5)")
 
 
-COMMANDS = [collect]
+@click.command("collect-gpu")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--stages", default="gen,grade,probe,judge", show_default=True,
+              help="Which stages to run (comma-separated); each skips what its shards hold.")
+@click.option("--minutes", type=float, default=None,
+              help="Start no new work after this many minutes (shards stay whole).")
+@click.option("--device", default=None, help="cuda or cpu (default: cuda when there is one).")
+@click.option("--assemble/--no-assemble", default=True, show_default=True,
+              help="Write the canonical runs from the shards at the end.")
+@click.option("--partial", is_flag=True,
+              help="Assemble the problems generated so far (the run says how many it covers).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def collect_gpu(config: Path, stages: str, minutes: float | None, device: str | None,
+                assemble: bool, partial: bool, as_json: bool) -> None:
+    """Generate, grade and score a run in-process on a GPU (or the CPU), then assemble it.
+
+    CONFIG is a job TOML (see cached_runs/math500-coder/job.toml): policies as GGUF files
+    pinned by SHA-256, the problems, the sampler, an LLM judge and a hidden-state probe. Every
+    stage writes Parquet shards into the job's work directory as it goes, so an interrupted job
+    resumes where it stopped. `--stages ''` with the default `--assemble` only assembles
+    (no torch needed).
+    """
+    import time
+
+    from workbench.gpu.assemble import assemble_job
+    from workbench.gpu.job import STAGES, load_job
+
+    cfg = load_job(config)
+    wanted = tuple(s for s in stages.split(",") if s)
+    bad = [s for s in wanted if s not in STAGES]
+    if bad:
+        raise click.BadParameter(f"unknown stage(s) {bad}; choose from {list(STAGES)}",
+                                 param_hint="--stages")
+    if wanted:
+        import torch
+
+        from workbench.gpu.job import Job
+
+        dev = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        deadline = time.monotonic() + 60 * minutes if minutes else None
+        Job(cfg, device=dev, deadline=deadline,
+            log=(lambda line: None) if as_json else click.echo).run(wanted)
+    paths = [str(p) for p in assemble_job(cfg, partial=partial)] if assemble else []
+    if as_json:
+        click.echo(json.dumps({"runs": paths}))
+    else:
+        for p in paths:
+            click.echo(f"wrote run -> {p}")
+
+
+COMMANDS = [collect, collect_gpu]

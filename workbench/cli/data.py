@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from workbench.cli._common import (
+    done_at_commit,
     echo_json,
     json_option,
     open_store,
@@ -261,6 +262,7 @@ def ingest(source: str | None, defaults: bool, store_path: Path | None, replace:
     # validated (in columns, once) before the store is opened, so bad input never creates a
     # store file; the store reuses the checks and the content hash
     runs = [as_columnar(bundle).validate() for bundle in bundles]
+    done_at_commit()  # from the commit on, a Ctrl-C only cuts the summary short
     with open_store(store_path, read_only=False) as store:
         with progress_bar(total=len(runs), desc="ingest", unit="run") as bar:
             results = store.ingest_many(runs, replace=replace, progress=lambda _: bar.update())

@@ -26,12 +26,16 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import ndtr, ndtri
 
 from workbench.engine.results import Curve
 from workbench.errors import CoverageWarning, DegenerateDataWarning
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RngLike = np.random.Generator | int | None
 Progress = Callable[[int, int], None]
@@ -48,6 +52,18 @@ class ConfidenceInterval:
 
     low: np.ndarray
     high: np.ndarray
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per budget.
+
+        Columns:
+            low: lower bound.
+            high: upper bound.
+        """
+        import pandas as pd
+
+        return pd.DataFrame({"low": np.asarray(self.low, dtype=float),
+                             "high": np.asarray(self.high, dtype=float)})
 
 
 @dataclass(frozen=True)
@@ -75,6 +91,38 @@ class BootstrapResult:
     n_resamples: int
     label: str
     n_problems: int
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per budget: the estimate with its interval (the distribution is not in it).
+
+        Columns:
+            label: what was bootstrapped (a curve label, or "A - B").
+            budget: the budget.
+            estimate: the statistic on the original problems.
+            ci_low: lower bound of the interval.
+            ci_high: upper bound of the interval.
+            standard_error: standard deviation of the bootstrap distribution.
+            method: "percentile", "basic" or "BCa".
+            confidence_level: of the interval.
+            n_resamples: bootstrap replicates.
+            n_problems: problems resampled.
+
+        >>> res = bootstrap_matrix(np.array([[0.0], [1.0], [1.0]]), n_resamples=99,
+        ...                        method="percentile", rng=0)
+        >>> res.to_frame()[["budget", "estimate"]].round(3).values.tolist()
+        [[1.0, 0.667]]
+        """
+        import pandas as pd
+
+        return pd.DataFrame({
+            "label": self.label, "budget": np.asarray(self.budgets, dtype=float),
+            "estimate": np.asarray(self.estimate, dtype=float),
+            "ci_low": np.asarray(self.confidence_interval.low, dtype=float),
+            "ci_high": np.asarray(self.confidence_interval.high, dtype=float),
+            "standard_error": np.asarray(self.standard_error, dtype=float),
+            "method": self.method, "confidence_level": self.confidence_level,
+            "n_resamples": self.n_resamples, "n_problems": self.n_problems,
+        })
 
 
 def _bootstrap_iv(

@@ -30,10 +30,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from workbench.engine.budgets import check_budgets
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RngLike = np.random.Generator | int | None
 Progress = Callable[[int, int], None]
@@ -63,6 +67,27 @@ class MCEstimate:
     accuracy_se: np.ndarray
     draws: int
     exact: np.ndarray
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (problem, budget) position (the estimate has no ids or budgets).
+
+        Columns:
+            problem_index: row of the pool.
+            budget_index: position in the budget list.
+            mean: estimated expected success.
+            se: its Monte-Carlo standard error.
+            exact: the budget was computed in closed form.
+            draws: replicates per problem and budget.
+        """
+        import pandas as pd
+
+        p, b = self.mean.shape
+        return pd.DataFrame({
+            "problem_index": np.repeat(np.arange(p), b), "budget_index": np.tile(np.arange(b), p),
+            "mean": np.asarray(self.mean, dtype=float).ravel(),
+            "se": np.asarray(self.se, dtype=float).ravel(),
+            "exact": np.tile(np.asarray(self.exact, dtype=bool), p), "draws": self.draws,
+        })
 
 
 def vote_share(

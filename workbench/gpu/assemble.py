@@ -18,7 +18,7 @@ from typing import Any
 
 from workbench import __version__
 from workbench.errors import CollectError
-from workbench.gpu.job import JobConfig, Job, read_problems, split_capped
+from workbench.gpu.job import Job, JobConfig, read_problems, split_capped
 
 
 def _stats(cfg: JobConfig) -> list[dict[str, Any]]:
@@ -38,8 +38,13 @@ def _params(stats: list[dict[str, Any]], policy: str) -> float | None:
     return None
 
 
-def assemble_job(cfg: JobConfig) -> list[Path]:
-    """Write `<out>/<policy>/` for every policy whose shards are complete; return the paths."""
+def assemble_job(cfg: JobConfig, *, partial: bool = False) -> list[Path]:
+    """Write `<out>/<policy>/` for every policy and return the paths.
+
+    Every generation shard must be graded (`--stages grade`). Without `partial`, every
+    problem must hold all its samples; with it, the problems generated so far make the run (its
+    metadata says how many of the job's problems it covers) and a policy with none is skipped.
+    """
     from workbench.collect.assemble import write_run_atomically
     from workbench.store.records import OutcomeScore, Problem, Run, RunBundle, Sample, StepScore
 
@@ -49,11 +54,18 @@ def assemble_job(cfg: JobConfig) -> list[Path]:
     stats = _stats(cfg)
     written = []
     for spec in cfg.policies:
-        gen = job.read("gen", spec.name)
-        if gen is None or gen.num_rows < len(problems) * spec.n:
+        if job.shards("gen", spec.name) and job.graded(spec.name) is None:
+            raise CollectError(f"{cfg.workdir}: policy {spec.name!r} has ungraded shards; run "
+                               "the job's grade stage first (--stages grade)")
+        gen = job.graded(spec.name)
+        if gen is None and partial:
+            continue
+        if gen is None or (gen.num_rows < len(problems) * spec.n and not partial):
             have = 0 if gen is None else gen.num_rows
             raise CollectError(f"{cfg.workdir}: policy {spec.name!r} has {have} of "
-                               f"{len(problems) * spec.n} samples; run the job further first")
+                               f"{len(problems) * spec.n} samples; run the job further first "
+                               "(or assemble what there is with --partial)")
+        covered = set(gen.column("problem_id").to_pylist())
         run_id = f"{cfg.run_prefix}/{spec.name}"
         g = gen.to_pydict()
         samples = [
@@ -98,6 +110,8 @@ def assemble_job(cfg: JobConfig) -> list[Path]:
                      "template": "chatml", "seed": cfg.seed},
             prompt=cfg.system,
             meta={"generator": f"workbench.gpu {__version__}", "licence": spec.licence,
+                  "problems_covered": f"{len(covered)} of {len(problems)}",
+                  "grading_timeouts": int(sum(s != "ok" for s in g["grade_status"])),
                   "quantisation": spec.quantisation, "gguf_sha256": spec.sha256,
                   "verifier_params": verifiers,
                   "verifiers": _verifier_notes(cfg),
@@ -109,7 +123,7 @@ def assemble_job(cfg: JobConfig) -> list[Path]:
             problems=[Problem(dataset=cfg.dataset, problem_id=p["problem_id"], question=None,
                               gold_answer=p.get("gold_answer"),
                               meta={"question": "in the registered dataset"})
-                      for p in problems],
+                      for p in problems if p["problem_id"] in covered],
             samples=samples, step_scores=step_scores, outcome_scores=outcome_scores,
         )
         written.append(write_run_atomically(bundle, Path(cfg.out) / spec.name))

@@ -33,6 +33,9 @@ class Layer:
     w_down: torch.Tensor
 
 
+KV = tuple[torch.Tensor, torch.Tensor]
+
+
 class KVCache:
     """Static K/V buffers, one pair per layer: [rows, kv_heads, max_len, head_dim]."""
 
@@ -155,18 +158,19 @@ class Decoder:
     @torch.inference_mode()
     def prefill(self, tokens: torch.Tensor, *, keep_kv: bool = True,
                 hidden_layer: int | None = None
-                ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]], torch.Tensor | None]:
+                ) -> tuple[torch.Tensor, list[KV], torch.Tensor | None]:
         """Causal forward over right-padded rows [B, T] (positions 0..T-1).
 
         Returns the final normed hidden states [B, T, hidden], per layer (k, v) as
         [B, KVH, T, hd] when `keep_kv`, and the residual stream after block `hidden_layer`
-        (0-based) when asked (without `keep_kv` the pass stops there and returns it twice). Padding at the end of a row never affects its earlier positions.
+        (0-based) when asked (without `keep_kv` the pass stops there and returns it twice).
+        Padding at the end of a row never affects its earlier positions.
         """
         b, t = tokens.shape
         pos = torch.arange(t, device=self.device).expand(b, t)
         cos, sin = self._rope(pos)
         x = self.embed[tokens]
-        kv: list[tuple[torch.Tensor, torch.Tensor]] = []
+        kv: list[KV] = []
         mid = None
         for i, layer in enumerate(self.layers):
             q, k, v = self._qkv(layer, x, cos, sin)

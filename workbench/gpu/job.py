@@ -29,7 +29,9 @@ from workbench.errors import ConfigError
 MAX_STEPS = 48
 """Steps beyond this are merged into the last one (bounds the judge's passes on run-on text)."""
 
-STAGES = ("gen", "probe", "judge")
+STAGES = ("gen", "grade", "probe", "judge")
+GEN_COLUMNS = ("problem_id", "sample_idx", "text", "finish_reason", "output_tokens",
+               "prompt_tokens")
 
 
 @dataclass(frozen=True)
@@ -142,17 +144,6 @@ def read_problems(cfg: JobConfig) -> list[dict[str, Any]]:
     return out[: cfg.n_problems] if cfg.n_problems else out
 
 
-def _grade_rows(rows: list[tuple[str, str | None]]) -> list[tuple[str | None, str | None, bool]]:
-    from workbench.grading import answer_key, extract_answer, grade
-
-    out = []
-    for text, gold in rows:
-        ans = extract_answer(text)
-        out.append((ans, answer_key(ans), bool(ans is not None and gold is not None
-                                                and grade(ans, gold))))
-    return out
-
-
 # -- the job -------------------------------------------------------------------------------
 
 
@@ -168,7 +159,6 @@ class Job:
         self.problems = read_problems(cfg)
         self.models: dict[str, Any] = {}
         self.tokenizers: dict[str, Any] = {}
-        self._pool: Any = None
 
     def time_left(self) -> bool:
         return self.deadline is None or time.monotonic() < self.deadline
@@ -178,13 +168,6 @@ class Job:
         with open(self.work / "stats.jsonl", "a") as fh:
             fh.write(json.dumps(rec) + "\n")
         self.log(json.dumps(rec))
-
-    def pool(self) -> Any:
-        if self._pool is None:
-            import multiprocessing as mp
-
-            self._pool = mp.get_context("spawn").Pool(max(1, (os.cpu_count() or 2) - 2))
-        return self._pool
 
     def model(self, name: str) -> tuple[Any, Any]:
         """Decoder and tokenizer of a policy (de-quantised once; cached as bf16 in /tmp)."""
@@ -225,14 +208,33 @@ class Job:
         import pyarrow.parquet as pq
 
         files = self.shards(stage, policy)
-        return pa.concat_tables([pq.read_table(f) for f in files]) if files else None
+        cols = list(GEN_COLUMNS) if stage == "gen" else None
+        return pa.concat_tables([pq.read_table(f, columns=cols) for f in files]) if files else None
 
-    def write_shard(self, stage: str, policy: str, table: Any) -> Path:
+    def graded(self, policy: str) -> Any:
+        """Generation shards with their grades, or None while a shard is ungraded."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        gen = self.shards("gen", policy)
+        if not gen or any(not (self.work / "grade" / policy / f.name).exists() for f in gen):
+            return None
+        parts = []
+        for f in gen:
+            g = pq.read_table(f, columns=list(GEN_COLUMNS))
+            grade = pq.read_table(self.work / "grade" / policy / f.name)
+            for name in grade.column_names:
+                if name not in ("problem_id", "sample_idx"):
+                    g = g.append_column(name, grade.column(name))
+            parts.append(g)
+        return pa.concat_tables(parts)
+
+    def write_shard(self, stage: str, policy: str, table: Any, name: str | None = None) -> Path:
         import pyarrow.parquet as pq
 
         d = self.work / stage / policy
         d.mkdir(parents=True, exist_ok=True)
-        path = d / f"{len(self.shards(stage, policy)):04d}.parquet"
+        path = d / (name or f"{len(self.shards(stage, policy)):04d}.parquet")
         tmp = path.with_suffix(".tmp")
         pq.write_table(table, tmp, compression="zstd")
         os.replace(tmp, path)  # a shard is whole or absent
@@ -259,63 +261,63 @@ class Job:
                         if isinstance(tid, int) and tid >= 0})
         results: dict[int, dict[int, Generation]] = {}
         complete: list[int] = []
-        pending: list[tuple[list[int], Any]] = []
 
-        def submit(idx: list[int]) -> None:
-            rows, meta = [], []
+        def flush(idx: list[int]) -> None:
+            cols: dict[str, list[Any]] = {k: [] for k in GEN_COLUMNS}
             for i in idx:
-                for s in range(spec.n):
-                    g = results[i][s]
-                    rows.append((tok.decode(g.tokens, skip_special_tokens=True),
-                                 todo[i].get("gold_answer")))
-                    meta.append((i, s, g))
-            if os.environ.get("WORKBENCH_GRADE_LATER"):  # graded where the run is assembled
-                pending.append((idx, (rows, meta, _Ungraded(len(rows)))))
-            else:
-                pending.append((idx, (rows, meta,
-                                      self.pool().map_async(_grade_rows, _chunks(rows)))))
-
-        def finish(block: bool) -> None:
-            while pending and (block or pending[0][1][2].ready()):
-                idx, (rows, meta, res) = pending.pop(0)
-                graded = [g for part in res.get() for g in part]
-                cols: dict[str, list[Any]] = {k: [] for k in (
-                    "problem_id", "sample_idx", "text", "finish_reason", "output_tokens",
-                    "prompt_tokens", "answer", "answer_key", "is_correct")}
-                for (text, _), (i, s, g), (ans, key, ok) in zip(rows, meta, graded, strict=True):
+                for smp in range(spec.n):
+                    g = results.pop(i)[smp] if smp == spec.n - 1 else results[i][smp]
                     cols["problem_id"].append(todo[i]["problem_id"])
-                    cols["sample_idx"].append(s)
-                    cols["text"].append(text)
+                    cols["sample_idx"].append(smp)
+                    cols["text"].append(tok.decode(g.tokens, skip_special_tokens=True))
                     cols["finish_reason"].append(g.finish_reason)
                     cols["output_tokens"].append(len(g.tokens))
                     cols["prompt_tokens"].append(len(prompts[i]))
-                    cols["answer"].append(ans)
-                    cols["answer_key"].append(key)
-                    cols["is_correct"].append(ok)
-                self.write_shard("gen", policy, pa.table(cols))
-                for i in idx:
-                    results.pop(i, None)
+            self.write_shard("gen", policy, pa.table(cols))
 
         def on_done(g: Generation) -> None:
             results.setdefault(g.prompt_index, {})[g.sample_index] = g
             if len(results[g.prompt_index]) == spec.n:
                 complete.append(g.prompt_index)
                 if len(complete) >= self.cfg.shard_problems:
-                    submit(complete.copy())
+                    flush(complete.copy())
                     complete.clear()
-                    finish(block=False)
 
         stats = generate(dec, prompts, spec.n, max_new=self.cfg.max_new_tokens,
                          temperature=self.cfg.temperature, top_p=self.cfg.top_p, stop_ids=stops,
                          slots=spec.slots or self.cfg.slots, seed=self.cfg.seed + len(done_ids),
                          on_done=on_done, deadline=self.deadline)
         if complete:
-            submit(complete.copy())
-        finish(block=True)
+            flush(complete.copy())
         self.stat(stage="gen", policy=policy, samples=stats.samples, tokens=stats.tokens,
                   prefill_tokens=stats.prefill_tokens, seconds=round(stats.seconds, 1),
                   tokens_per_s=round(stats.tokens_per_second), slots=stats.slots,
                   problems_done=len(done_ids) + len(todo) - len(results))
+
+    # -- stage: grading -------------------------------------------------------------------
+    def grade(self, policy: str) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from workbench.gpu.grade import grade_all
+
+        gold = {p["problem_id"]: p.get("gold_answer") for p in self.problems}
+        for f in self.shards("gen", policy):
+            if (self.work / "grade" / policy / f.name).exists() or not self.time_left():
+                continue
+            t0 = time.monotonic()
+            gen = pq.read_table(f, columns=["problem_id", "sample_idx", "text"]).to_pydict()
+            rows = [(t, gold[p]) for p, t in zip(gen["problem_id"], gen["text"], strict=True)]
+            graded = grade_all(rows, workers=max(2, (os.cpu_count() or 2) - 1))
+            self.write_shard("grade", policy, pa.table({
+                "problem_id": gen["problem_id"], "sample_idx": gen["sample_idx"],
+                "answer": [g.answer for g in graded], "answer_key": [g.answer_key for g in graded],
+                "is_correct": [g.is_correct for g in graded],
+                "grade_status": [g.status for g in graded]}), name=f.name)
+            self.stat(stage="grade", policy=policy, shard=f.name, samples=len(rows),
+                      correct=sum(g.is_correct for g in graded),
+                      timeouts=sum(g.status != "ok" for g in graded),
+                      seconds=round(time.monotonic() - t0, 1))
 
     # -- stage: probe --------------------------------------------------------------------
     def tokenised(self, policy: str, gen: Any, prompt_of: Callable[[str], str], tok: Any
@@ -344,7 +346,7 @@ class Job:
         assert pcfg is not None
         if (self.work / "probe" / policy).exists() and self.shards("probe", policy):
             return
-        gen = self.read("gen", policy)
+        gen = self.graded(policy)
         if gen is None or gen.num_rows < len(self.problems) * spec.n or not self.time_left():
             return
         dec, tok = self.model(policy)
@@ -426,36 +428,15 @@ class Job:
                       seconds=round(time.monotonic() - t0, 1))
 
     def run(self, stages: tuple[str, ...]) -> None:
-        try:
-            if "gen" in stages:
-                for p in self.cfg.policies:
-                    self.generate(p.name)
-            if "probe" in stages and self.cfg.probe is not None:
-                for p in self.cfg.policies:
-                    self.probe(p.name)
-            if "judge" in stages and self.cfg.judge is not None:
-                for p in self.cfg.policies:
-                    self.judge(p.name)
-        finally:
-            if self._pool is not None:
-                self._pool.close()
-
-
-class _Ungraded:
-    """Stands in for a grading result when grading is deferred to assembly."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    def ready(self) -> bool:
-        return True
-
-    def get(self) -> list[list[tuple[None, None, None]]]:
-        return [[(None, None, None)] * self.n]
-
-
-def _chunks(rows: list[Any], size: int = 64) -> list[list[Any]]:
-    return [rows[i: i + size] for i in range(0, len(rows), size)]
+        """Run the asked stages in order (each skips what its shards already hold)."""
+        steps = {"gen": self.generate, "grade": self.grade, "probe": self.probe,
+                 "judge": self.judge}
+        for stage in STAGES:
+            if stage not in stages or (stage == "probe" and self.cfg.probe is None) or (
+                    stage == "judge" and self.cfg.judge is None):
+                continue
+            for p in self.cfg.policies:
+                steps[stage](p.name)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -85,7 +85,8 @@ def read_gguf(path: str | Path, *, threads: int = 8) -> tuple[DecoderConfig, dic
     )
 
     def one(t: Any) -> tuple[str, np.ndarray]:
-        w = np.array(dequantize(t.data, t.tensor_type), dtype=np.float32)  # a copy: F32 tensors are read-only memory maps
+        # a copy: F32 tensors come back as read-only views of the memory-mapped file
+        w = np.array(dequantize(t.data, t.tensor_type), dtype=np.float32)
         shape = tuple(int(x) for x in reversed(t.shape))  # GGUF lists ne0 (fastest) first
         return t.name, w.reshape(shape)
 

@@ -183,9 +183,10 @@ def exchange_chart(frame: Any, *, title: str = "Test-time compute vs a larger mo
     ).properties(width=300, height=220)
     order = list(dict.fromkeys(frame["panel"])) if "panel" in getattr(frame, "columns", ()) \
         else None  # panels in the order given, not alphabetical
+    # each panel shows only the bins it has (a published curve has "all" only): no empty slots
     return layer.facet(column=alt.Column("panel:N", title=None, sort=order,
                                          header=alt.Header(labelLimit=300))
-                       ).properties(title=title)
+                       ).resolve_scale(x="independent").properties(title=title)
 
 
 def strategy_points(frame: Any, *, title: str = "Accuracy per strategy") -> Any:

@@ -95,7 +95,8 @@ def difficulty_frame(bins: Bins) -> pd.DataFrame:
 
 def bins_table(bins: Bins) -> pd.DataFrame:
     """One row per bin: bin, problems, min, max, mean of the statistic (display table)."""
-    return bins.to_frame()
+    df = bins.to_frame().drop(columns=["statistic", "kind"])
+    return df.rename(columns={"mean": f"mean {bins.statistic}"})
 
 
 def policy_table(policy: PolicyResult, *, digits: int = 3) -> pd.DataFrame:
@@ -218,4 +219,6 @@ def _interval(ci: tuple[float, float], digits: int) -> str:
     lo, hi = ci
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return ""
-    return f"[{lo:.{digits}f}, {hi:.{digits}f}]"
+    lo_t, hi_t = (f"{v:.{digits}f}" for v in (lo, hi))
+    zero = f"{0.0:.{digits}f}"  # an end that rounds to zero reads 0.000, not -0.000
+    return f"[{zero if float(lo_t) == 0 else lo_t}, {zero if float(hi_t) == 0 else hi_t}]"

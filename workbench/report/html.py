@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import numbers
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -40,6 +41,9 @@ pre.sample { background: #f6f8fa; padding: .6rem; white-space: pre-wrap; font-si
 .badge { display: inline-block; padding: 0 .4rem; border-radius: .3rem; font-size: .8rem;
          background: #ddf4ff; color: #0969da; }
 .badge.model { background: #fff8c5; color: #9a6700; }
+.badge.warn { background: #ffebe9; color: #cf222e; }
+nav.contents ul { margin: .2rem 0; } nav.contents li { margin: .1rem 0; }
+table.summary td.text { max-width: 30rem; }
 """
 
 _RENDER_JS = """
@@ -68,26 +72,75 @@ def _whole_numbers(column: Any) -> bool:
     return bool(values) and all(v == int(v) and abs(v) < 1e15 for v in values)
 
 
-def _number(v: float, digits: int, whole: bool) -> str:
+def _tiny(column: Any) -> bool:
+    """True when every finite non-zero float of a column is below 1e-3 in size (e.g. a fitted
+    parameter of 2.6e-06): such a column is shown in significant digits, any other column with
+    fixed decimals, so a gain of -0.00066 beside gains of 0.012 reads -0.001, not -0.000657."""
+    values = [abs(v) for v in column if isinstance(v, float) and v == v and v != 0
+              and abs(v) != float("inf")]
+    return bool(values) and max(values) < 1e-3
+
+
+def _number(v: float, digits: int, whole: bool, tiny: bool = False) -> str:
     if v != v:
         return ""
     if whole:
         return f"{int(v):,}"
-    if abs(v) >= 1e4 or (v != 0 and abs(v) < 1e-3):
+    if abs(v) >= 1e4 or (tiny and v != 0):
         return f"{v:.{digits}g}"
-    return f"{v:.{digits}f}"
+    text = f"{v:.{digits}f}"
+    return f"{0.0:.{digits}f}" if float(text) == 0 else text  # no "-0.000"
+
+
+def slug(text: str) -> str:
+    """An HTML id from a heading.
+
+    >>> slug("1. MATH: Qwen2.5 + RM")
+    '1-math-qwen2-5-rm'
+    """
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
+
+
+# Explicit bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) let untrusted
+# text reorder what a reader sees around it ("Trojan Source", CVE-2021-42574); lone surrogates
+# cannot be written as UTF-8 at all. Both become visible, inert text.
+_UNSAFE_CHARS = re.compile("[\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    return f"[U+{ord(match.group()):04X}]"
+
+
+def neutralise(text: str) -> str:
+    """Untrusted text with bidi controls and lone surrogates shown as inert `[U+XXXX]` marks.
+
+    >>> neutralise("price\\u202e$01")
+    'price[U+202E]$01'
+    """
+    return _UNSAFE_CHARS.sub(_visible, text)
 
 
 def esc(text: object) -> str:
-    """HTML-escape any value for text content or attributes."""
-    return html.escape(str(text), quote=True)
+    """HTML-escape any value for text content or attributes (bidi controls neutralised)."""
+    return html.escape(neutralise(str(text)), quote=True)
+
+
+def _neutralise_strings(value: Any) -> Any:
+    if isinstance(value, str):
+        return neutralise(value)
+    if isinstance(value, dict):
+        return {_neutralise_strings(k): _neutralise_strings(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_neutralise_strings(v) for v in value]
+    return value
 
 
 def _json_for_script(spec: dict[str, Any]) -> str:
     # "</script" would end the element and "<!--" changes how it is parsed: escaping every "<",
     # ">" and "&" as JSON unicode escapes makes model text inert and keeps the JSON identical.
     return (
-        json.dumps(spec).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        json.dumps(_neutralise_strings(spec))
+        .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     )
 
 
@@ -116,10 +169,34 @@ class Report:
     title: str
     blocks: list[str] = field(default_factory=list)
     charts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    headings: list[tuple[int, str, str]] = field(default_factory=list)
+    """(level, text, id) of every heading, for the table of contents."""
 
     def heading(self, text: str, level: int = 2) -> Report:
-        self.blocks.append(f"<h{level}>{esc(text)}</h{level}>")
+        ids = {h[2] for h in self.headings}
+        key = base = slug(text)
+        n = 1
+        while key in ids:
+            n += 1
+            key = f"{base}-{n}"
+        self.headings.append((level, text, key))
+        self.blocks.append(f'<h{level} id="{esc(key)}">{esc(text)}</h{level}>')
         return self
+
+    def contents(self, *, levels: int = 3) -> Report:
+        """A table of contents of the headings of levels 2 to `levels` (filled in when the
+        page is written, so it lists headings added later too)."""
+        self.blocks.append(f"<!--contents:{int(levels)}-->")
+        return self
+
+    def _contents_html(self, levels: int) -> str:
+        items = []
+        for level, text, key in self.headings:
+            if 2 <= level <= levels and key != "summary":  # the contents follow it
+                pad = f' style="margin-left:{(level - 2) * 1.2:g}rem"' if level > 2 else ""
+                items.append(f'<li{pad}><a href="#{esc(key)}">{esc(text)}</a></li>')
+        return ('<nav class="contents" id="contents"><h2>Contents</h2><ul>' + "".join(items)
+                + "</ul></nav>")
 
     def paragraph(self, text: str, *, cls: str | None = None) -> Report:
         attr = f' class="{esc(cls)}"' if cls else ""
@@ -132,7 +209,7 @@ class Report:
 
     def table(
         self, frame: Any, *, caption: str | None = None, digits: int = 3,
-        collapsed: str | None = None,
+        collapsed: str | None = None, css: str | None = None,
     ) -> Report:
         """A pandas DataFrame as an escaped HTML table.
 
@@ -147,6 +224,7 @@ class Report:
         """
         cols = list(frame.columns)
         whole = {c: _whole_numbers(frame[c]) for c in cols}
+        tiny = {c: _tiny(frame[c]) for c in cols}
         head = "".join(
             f'<th class="{"text" if frame[c].dtype == object else "num"}">{esc(c)}</th>'
             for c in cols
@@ -156,7 +234,7 @@ class Report:
             cells = []
             for c, v in zip(cols, rec, strict=True):
                 if isinstance(v, float):
-                    txt, cls = _number(v, digits, whole[c]), "num"
+                    txt, cls = _number(v, digits, whole[c], tiny[c]), "num"
                 elif isinstance(v, numbers.Integral) and not isinstance(v, bool):
                     txt, cls = f"{int(v):,}", "num"
                 else:
@@ -164,7 +242,8 @@ class Report:
                 cells.append(f'<td class="{cls}">{esc(txt)}</td>')
             rows.append("<tr>" + "".join(cells) + "</tr>")
         cap = f"<caption>{esc(caption)}</caption>" if caption else ""
-        block = (f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>" + "".join(rows)
+        attr = f' class="{esc(css)}"' if css else ""
+        block = (f"<table{attr}>{cap}<thead><tr>{head}</tr></thead><tbody>" + "".join(rows)
                  + "</tbody></table>")
         if collapsed is not None:
             block = f"<details><summary>{esc(collapsed)}</summary>{block}</details>"
@@ -192,17 +271,21 @@ class Report:
         self.blocks.append(f'<pre class="sample">{esc(text)}</pre>')
         return self
 
-    def raw_badge(self, text: str, *, model: bool = False) -> Report:
-        cls = "badge model" if model else "badge"
+    def raw_badge(self, text: str, *, model: bool = False, warn: bool = False) -> Report:
+        """A coloured label: blue (real data), yellow (`model`: model-based / oracle) or red
+        (`warn`: numbers a reader should not lean on, e.g. degenerate bins)."""
+        cls = "badge warn" if warn else "badge model" if model else "badge"
         self.blocks.append(f'<p><span class="{cls}">{esc(text)}</span></p>')
         return self
 
     def to_html(self, *, include_js: bool = True) -> str:
         js = f"<script>{vega_bundle()}</script>" if include_js else ""
+        blocks = [self._contents_html(int(b[len("<!--contents:"):-3]))
+                  if b.startswith("<!--contents:") else b for b in self.blocks]
         return (
             "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{esc(self.title)}</title><style>{_PAGE_CSS}</style>{js}</head><body>"
-            f"<h1>{esc(self.title)}</h1>" + "\n".join(self.blocks)
+            f"<h1>{esc(self.title)}</h1>" + "\n".join(blocks)
             + f"<script>{_RENDER_JS}</script></body></html>\n"
         )
 

@@ -8,22 +8,26 @@ the notebooks use). Every number comes from a result object; text from models ap
 
 Labels a reader can rely on: a blue badge marks numbers measured on cached real samples, a
 yellow one marks model-based numbers (fitted laws, extrapolation past the pool) and oracle
-upper bounds (pass@k picks with the gold answer).
+upper bounds (pass@k picks with the gold answer), a red one marks degenerate difficulty bins.
+
+Every report opens with its summary: the verdicts with their CIs in one table (`add_summary`,
+rows from `verdict_rows`), then a table of contents, then provenance and the sections.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from workbench import __version__
+from workbench.analysis.budget_axis import amount
 from workbench.report import charts
 from workbench.report import frames as fr
-from workbench.report.html import Report
+from workbench.report.html import Report, slug
 
 if TYPE_CHECKING:
     from workbench.analysis.demo import DemoResult, Game24
@@ -35,10 +39,7 @@ if TYPE_CHECKING:
 REAL = "real data: measured on cached samples, 95% bootstrap CIs over problems"
 ORACLE = "oracle: pass@k picks with the gold answer, an upper bound for any real selection"
 MODEL = "model-based: fitted law / extrapolation, not a measurement"
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+SUMMARY_COLUMNS = ("question", "estimate", "95% CI", "verdict")
 
 
 # -- sections ---------------------------------------------------------------------------------
@@ -65,10 +66,118 @@ def add_provenance(report: Report, provs: Sequence[Provenance], *,
             cites.append(p.citation)
     if cites:
         report.preformatted("\n\n".join(cites), label="Cite the data you use:")
-    report.paragraph(
-        "Third-party data is read from its pinned upstream commit (or a local mirror) and "
-        "checked against its SHA-256; it is not redistributed with this project. Reports for "
-        "registered datasets show numbers and charts only, never model text.", cls="note")
+    if any(p.third_party for p in provs):
+        report.paragraph(
+            "Third-party data is read from its pinned upstream commit (or a local mirror) and "
+            "checked against its SHA-256; it is not redistributed with this project. Reports "
+            "for registered datasets show numbers and charts only, never model text.",
+            cls="note")
+    return report
+
+
+# -- the summary ------------------------------------------------------------------------------
+def _ci_text(lo: float, hi: float, fmt: str = ".3f") -> str:
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "no CI"
+    return f"[{_signed(lo, fmt)}, {_signed(hi, fmt)}]"
+
+
+def _signed(v: float, fmt: str) -> str:
+    text = format(v, fmt)
+    return format(0.0, fmt) if float(text) == 0 else text
+
+
+def verdict_rows(a: RunAnalysis, what: str) -> list[dict[str, str]]:
+    """Summary rows of one run: the per-bin policy against the baseline at the headline budget
+    (gain and efficiency, from the same `Verdict` `workbench optimize` prints) and, when a
+    larger model is in the store, the exchange over all problems."""
+    rows = []
+    v = a.headline
+    if v is not None:
+        where = f"at {amount(v.budget, v.unit)} per question"
+        caveat = ""
+        if a.checks is not None and a.checks.degenerate:
+            caveat = f" (degenerate bins: {', '.join(a.checks.degenerate)})"
+        base = _name(a, v.baseline)
+        rows.append({
+            "question": f"{what}: accuracy gain of the per-bin compute-optimal policy over "
+                        f"{base} {where}",
+            "estimate": f"{_signed(v.gain, '+.3f')} ({v.accuracy:.3f} vs "
+                        f"{v.baseline_accuracy:.3f})",
+            "95% CI": _ci_text(*v.gain_ci, fmt="+.3f"),
+            "verdict": v.verdict + caveat,
+        })
+        lo, hi = v.efficiency_ci
+        sig = np.isfinite(lo) and np.isfinite(hi) and not lo <= 1 <= hi
+        rows.append({
+            "question": f"{what}: efficiency of the policy over {base} {where} (budget the "
+                        "baseline needs for the policy's accuracy / the policy's budget)",
+            "estimate": v.efficiency_text,
+            "95% CI": _ci_text(lo, hi, ".2f"),
+            "verdict": ("no significant difference" if not sig else
+                        "the baseline needs more compute" if lo > 1 else
+                        "the baseline needs less compute") + caveat,
+        })
+    rows += exchange_rows(a.exchange)
+    return rows
+
+
+def exchange_rows(results: Sequence[tuple[str, ExchangeResult]]) -> list[dict[str, str]]:
+    """Summary rows of the exchange: over all problems, per R."""
+    words = {"small": "small model + test-time compute better",
+             "large": "larger model better", "tie": "no significant difference"}
+    rows = []
+    for panel, res in results:
+        for r in res.rows:
+            if r.bin != "all":
+                continue
+            rows.append({
+                "question": f"{panel}, R = {r.r:g}: small model with {r.budget:.0f} generations "
+                            "minus the larger model once (accuracy)",
+                "estimate": f"{_signed(r.difference, '+.3f')} ({r.small_accuracy:.3f} vs "
+                            f"{r.large_accuracy:.3f})",
+                "95% CI": _ci_text(r.lower, r.upper, "+.3f"),
+                "verdict": words.get(r.winner, r.winner),
+            })
+    return rows
+
+
+def law_rows(fits: Sequence[LawFit]) -> list[dict[str, str]]:
+    """Summary rows of the held-out law checks: the largest held-out budget of each law."""
+    rows = []
+    for fit in fits:
+        if fit.check is None or fit.check.empty:
+            continue
+        for law in fit.laws:
+            sub = fit.check[fit.check["law"] == law.name]
+            if sub.empty:
+                continue
+            last = sub.iloc[-1]
+            rows.append({
+                "question": f"{fit.title}: {law.name} predicts k = {last['k']:,.0f} "
+                            f"(held out: observed {last['observed']:.3f})",
+                "estimate": f"{last['predicted']:.3f}",
+                "95% CI": str(last["95% interval"]),
+                "verdict": "observed value inside the prediction interval"
+                if last["inside"] == "yes" else "observed value OUTSIDE the prediction interval",
+            })
+    return rows
+
+
+def add_summary(report: Report, rows: Sequence[dict[str, str]], *,
+                intro: str | None = None) -> Report:
+    """The report's opening: every verdict with its CI in one table, then the contents."""
+    report.heading("Summary")
+    if intro:
+        report.paragraph(intro)
+    if rows:
+        report.table(pd.DataFrame(list(rows), columns=list(SUMMARY_COLUMNS)), css="summary",
+                     caption="verdicts with 95% CIs ('no significant difference': the CI of a "
+                             "gain contains 0, of a ratio 1)")
+    else:
+        report.paragraph("This run supports no comparison with a CI (see the notes below).",
+                         cls="note")
+    report.contents()
     return report
 
 
@@ -95,8 +204,18 @@ def add_difficulty(report: Report, a: RunAnalysis, key: str) -> Report:
         f"Problems binned into {b.n_bins} quantiles of per-problem {b.statistic} from all cached "
         "samples (L1 = easiest). Oracle bins use the gold answers; the policy below chooses per "
         "bin with cross-fitting, so its accuracy is not scored on the problems that chose it.")
+    if a.checks is not None and a.checks.degenerate:
+        report.raw_badge(
+            f"degenerate bins: {', '.join(a.checks.degenerate)} (no spread in {b.statistic}, "
+            f"or fewer than {a.checks.threshold} samples per problem): per-bin numbers there "
+            "do not describe a difficulty level", warn=True)
     report.chart(charts.difficulty_histogram(fr.difficulty_frame(b)), f"{key}-difficulty")
-    report.table(fr.bins_table(b))
+    table = fr.bins_table(b)
+    if a.checks is not None:
+        reasons = {c.bin: "; ".join(c.reasons(b.statistic, a.checks.threshold))
+                   for c in a.checks.checks}
+        table["degenerate"] = [reasons.get(x, "") or "no" for x in table["bin"]]
+    report.table(table)
     return report
 
 
@@ -159,27 +278,34 @@ def add_policy(report: Report, a: RunAnalysis, key: str) -> Report:
     report.raw_badge(REAL)
     report.paragraph(
         f"For every bin and budget, the strategy with the highest accuracy among "
-        f"{len(pol.candidates)} deployable candidates, chosen on one half of the problems and "
-        f"scored on the other ({pol.folds}-fold cross-fitting), with {pol.n_resamples} "
-        f"bootstrap replicates that redo the choice. Baseline: {_name(a, pol.baseline)}. "
-        "Efficiency = generations the baseline needs to match the policy's accuracy / the "
-        "policy's generations (interpolated in log-budget; '>=' marks a bound where the "
-        "baseline never got there within the cache).")
+        f"{len(pol.candidates)} deployable candidates, chosen on one part of the problems and "
+        f"scored on the other ({pol.folds}-fold cross-fitting; every number is the mean over "
+        f"{pol.splits} random splits), with {pol.n_resamples} bootstrap replicates that redo "
+        f"the splits and the choice. Baseline: {_name(a, pol.baseline)}. The choice shown is "
+        "the one made on all problems of the bin; its accuracy is the cross-fitted one, so it "
+        "can fall below the baseline even where the choice is the baseline's strategy. "
+        "Efficiency = the budget at which the baseline reaches the policy's accuracy / the "
+        "policy's budget, read off both curves as they are (interpolated in log-budget): "
+        "below 1 when the policy loses; '>=' / '<=' mark bounds where the baseline's curve "
+        "leaves the cached budgets. 'No significant difference': the gain's CI contains 0.")
     report.table(fr.policy_matrix(pol, a.labels),
                  caption="choice per bin and budget: cross-fitted accuracy [95% CI]")
     table = fr.policy_table(pol)
     table["policy"] = [_name(a, p) for p in table["policy"]]
     report.table(table, collapsed="Full policy table: baseline, gain and efficiency with CIs")
     eff = fr.efficiency_frame(pol)
-    if not eff.empty:
+    if _informative(eff):
         title = f"Efficiency over {_name(a, pol.baseline)}"
         report.chart(charts.efficiency_chart(eff, title=title), f"{key}-efficiency")
+    elif not eff.empty:
+        report.paragraph("No efficiency chart: every ratio and its CI is 1 (the policy is the "
+                         "baseline wherever it could choose).", cls="note")
     for case in a.plans:
         report.heading(f"Budget plan: {case.question}", 4)
         p = case.plan
         report.paragraph(
             f"Expected accuracy {p.accuracy:.3f} (95% CI {p.ci[0]:.3f} to {p.ci[1]:.3f}) at "
-            f"{p.cost:g} {p.unit} per question on average. {p.message}.")
+            f"{amount(p.cost, p.unit)} per question on average. {p.message}.")
         report.table(fr.plan_table(p, a.labels))
     return report
 
@@ -241,11 +367,13 @@ def add_examples(report: Report, a: RunAnalysis) -> Report:
         return report
     report.heading("Example generations", 3)
     report.paragraph("Model output, shown verbatim and escaped (untrusted text).", cls="note")
+    shown: set[str] = set()
     for ex in a.examples:
         mark = {True: "correct", False: "wrong", None: "ungraded"}[ex.correct]
         gold = "" if ex.gold is None else f"; gold {ex.gold}"
         label = f"problem {ex.problem_id}: answer {ex.answer!s} ({mark}{gold})"
-        if ex.question:
+        if ex.question and ex.problem_id not in shown:  # each question once
+            shown.add(ex.problem_id)
             report.preformatted(ex.question, label=f"question {ex.problem_id}")
         report.preformatted(ex.text, label=label)
     return report
@@ -261,7 +389,7 @@ def add_notes(report: Report, notes: Sequence[str]) -> Report:
 def add_run(report: Report, a: RunAnalysis, *, heading: str | None = None,
             level: int = 2) -> Report:
     """Every section of one run's analysis."""
-    key = _slug(a.run_id)
+    key = slug(a.run_id)
     report.heading(heading or a.run_id, level)
     add_run_summary(report, a)
     add_difficulty(report, a, key)
@@ -269,7 +397,10 @@ def add_run(report: Report, a: RunAnalysis, *, heading: str | None = None,
     if any(lc.x == "generations" for lc in a.curves):
         x_title = "generations per question (search: proposals generated)"
     if a.info.has_chains:
-        x_title = "attempts (k)"
+        # k attempts of a revision chain are k generations: one axis, named for both
+        chain_only = all(lc.curve.strategy.startswith("pass_at_attempts") for lc in a.curves)
+        x_title = "attempts per question (k)" if chain_only else \
+            "generations per question (revision chains: attempts)"
     if a.curves and max(lc.curve.budgets.size for lc in a.curves) <= 2 \
             and all(lc.x == "budget" for lc in a.curves):
         add_points(report, a.curves, f"{key}-points")
@@ -290,8 +421,9 @@ def add_run(report: Report, a: RunAnalysis, *, heading: str | None = None,
 
 # -- whole reports ----------------------------------------------------------------------------
 def run_report(a: RunAnalysis, *, seconds: float | None = None) -> Report:
-    """The per-run report (`workbench report RUN`)."""
+    """The per-run report (`workbench report RUN`): summary, contents, provenance, results."""
     r = Report(f"ttc-workbench report: {a.run_id}")
+    add_summary(r, verdict_rows(a, a.run_id))
     r.paragraph(_made_with(a.settings, seconds), cls="note")
     add_provenance(r, [a.provenance])
     add_run(r, a, heading="Results")
@@ -301,6 +433,15 @@ def run_report(a: RunAnalysis, *, seconds: float | None = None) -> Report:
 def demo_report(d: DemoResult) -> Report:
     """The demo report (`workbench demo`): the paper-style analysis on the default real data."""
     r = Report("ttc-workbench demo: test-time compute on cached real generations")
+    rows = verdict_rows(d.main, "MATH, Qwen2.5-Math-7B + RM-72B")
+    rows += verdict_rows(d.prm, "MATH-500, Qwen2.5-1.5B + PRM")
+    rows += exchange_rows([(p, e) for p, e in d.exchange if "upper bound" not in p])
+    rows += game24_rows(d.game24)
+    rows += law_rows(d.laws)
+    for own in d.own:
+        rows += verdict_rows(own, f"own run {own.run_id}")
+    add_summary(r, rows)
+    r.heading("About this report")
     r.paragraph(
         "Which test-time strategy should a model use for which questions, how much accuracy "
         "does compute buy, and when is a bigger model the better buy? Following Snell et al. "
@@ -337,7 +478,8 @@ def demo_report(d: DemoResult) -> Report:
 
     r.heading("4. Sequential revisions: Reflexion on HumanEval (GPT-4)")
     add_curves(r, [*d.revisions.curves, d.revisions_single], "reflexion-curves",
-               title="Reflexion: solved within k attempts", budget_title="attempts (k)")
+               title="Reflexion: solved within k attempts",
+               budget_title="attempts per question (k)")
     add_curve_table(r, [*d.revisions.curves, d.revisions_single])
     add_notes(r, d.revisions.notes)
 
@@ -360,9 +502,30 @@ def demo_report(d: DemoResult) -> Report:
     for a in d.own:
         add_run(r, a, heading=f"{a.run_id} ({a.provenance.policy_model})", level=3)
     add_notes(r, d.own_notes)
-    r.heading("Summary")
-    r.bullets(d.summary())
     return r
+
+
+def game24_rows(g: Game24) -> list[dict[str, str]]:
+    """Summary row: CoT majority vote over 100 samples reproduced from the ToT logs, with its
+    bootstrap CI, against the published number."""
+    rows = []
+    for lc in g.curves:
+        if lc.label != "CoT majority vote" or lc.boot is None:
+            continue
+        j = int(np.argmax(lc.curve.budgets))
+        lo = float(lc.boot.confidence_interval.low[j])
+        hi = float(lc.boot.confidence_interval.high[j])
+        pub = next(row[1] for row in g.published if row[0].startswith("CoT-SC"))
+        rows.append({
+            "question": f"Game of 24, GPT-4: CoT majority vote over "
+                        f"{lc.curve.budgets[j]:g} samples reproduced from the ToT logs "
+                        f"(published: {pub:.3f})",
+            "estimate": f"{float(lc.curve.accuracy[j]):.3f}",
+            "95% CI": _ci_text(lo, hi),
+            "verdict": "published value inside the CI" if lo <= pub <= hi
+            else "published value OUTSIDE the CI",
+        })
+    return rows
 
 
 def add_game24(r: Report, g: Game24) -> Report:
@@ -391,6 +554,14 @@ def add_game24(r: Report, g: Game24) -> Report:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+def _informative(eff: pd.DataFrame) -> bool:
+    """An efficiency chart says something when some ratio or CI end differs from 1."""
+    if eff.empty:
+        return False
+    vals = eff[["efficiency", "lo", "hi"]].to_numpy(dtype=float)
+    return bool(np.any(np.abs(vals[np.isfinite(vals)] - 1) > 1e-9))
+
+
 def _on_tokens(lc: LabelledCurve) -> LabelledCurve:
     return replace(lc, x="tokens")
 

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from workbench.errors import InputError, RunNotFoundError, StoreError
 from workbench.locations import STORE_FILE, data_home, default_store_path
-from workbench.store import columnar
+from workbench.store import columnar, locking
 from workbench.store.columnar import ColumnarRun, parquet_source
 from workbench.store.convert import arrow_to_records, records_to_arrow, run_to_dict
 from workbench.store.records import TABLE_RECORDS, Run, RunBundle
@@ -40,7 +40,8 @@ AGGREGATIONS = ("last", "min", "prod", "mean")
 
 
 class QueryResult:
-    """A query's result as a handle: convert with `.to_arrow()`, `.to_pandas()`, `.to_parquet()`."""
+    """A query's result as a handle: convert with `.to_frame()` (pandas), `.to_arrow()`,
+    `.to_parquet()`."""
 
     def __init__(self, table: pa.Table) -> None:
         self._table = table
@@ -48,8 +49,17 @@ class QueryResult:
     def to_arrow(self) -> pa.Table:
         return self._table
 
-    def to_pandas(self) -> Any:
+    def to_frame(self) -> Any:
+        """The rows as a pandas DataFrame; the columns are the query's (its SELECT list).
+
+        Columns:
+            (the query's own columns)
+        """
         return self._table.to_pandas()
+
+    def to_pandas(self) -> Any:
+        """The same as `to_frame` (the older name, as Splink and DuckDB spell it)."""
+        return self.to_frame()
 
     def to_pylist(self) -> list[dict[str, Any]]:
         return self._table.to_pylist()
@@ -68,6 +78,18 @@ class IngestResult:
     content_hash: str
     created: bool
     """False when the same content was already in the store (ingest is then a no-op)."""
+
+    def to_frame(self) -> Any:
+        """One row.
+
+        Columns:
+            run_id: the run.
+            content_hash: its content hash.
+            created: False when the same content was already in the store.
+        """
+        from workbench.frames import record_frame
+
+        return record_frame([self])
 
 
 @dataclass(frozen=True)
@@ -93,6 +115,28 @@ class RunInfo:
         d["verifiers"] = list(self.verifiers)
         return d
 
+    def to_frame(self) -> Any:
+        """One row (`pd.concat` the frames of `store.runs()` for a table of runs).
+
+        Columns:
+            run_id: the run.
+            dataset: its dataset.
+            policy_model: the model.
+            source: where it came from.
+            problems: problems.
+            samples: samples.
+            correct: correct samples (None: no gold answers).
+            has_step_scores: it has PRM step scores.
+            has_outcome_scores: it has ORM outcome scores.
+            has_tree: it has a cached search tree.
+            has_chains: it has revision chains.
+            counts_only: it holds per-problem counts only.
+            verifiers: its verifiers, comma-separated.
+        """
+        from workbench.frames import record_frame
+
+        return record_frame([self])
+
 
 class RunStore:
     """The DuckDB store of runs.
@@ -102,7 +146,19 @@ class RunStore:
     []
     """
 
-    def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        read_only: bool = False,
+        wait: float | None = None,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> None:
+        """Open (or create) a store; while another process holds it, wait up to `wait` s.
+
+        `wait` defaults to env WORKBENCH_STORE_WAIT, else 60 s; `on_wait` gets one line naming
+        the holder when the wait starts (see `workbench.store.locking`).
+        """
         self.path = str(default_store_path() if path is None else path)
         self.read_only = read_only
         if self.path != ":memory:":
@@ -111,10 +167,7 @@ class RunStore:
                     f"no store at {self.path}: run `workbench ingest --defaults` (or give --store)"
                 )
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._con = duckdb.connect(self.path, read_only=read_only)
-        except duckdb.Error as exc:
-            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+        self._con = locking.connect(self.path, read_only=read_only, wait=wait, on_wait=on_wait)
         if not read_only:
             self._migrate()
         else:
@@ -136,15 +189,19 @@ class RunStore:
         return rows[0] if rows else None
 
     @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        """All or nothing: COMMIT when the block ends, ROLLBACK on any exception (Ctrl-C too)."""
+    def _transaction(self, *, record: bool = True) -> Iterator[None]:
+        """All or nothing: COMMIT when the block ends, ROLLBACK on any exception (Ctrl-C too).
+
+        A Ctrl-C during COMMIT is held until it is done (`locking.commit`); `record` notes the
+        commit so that the CLI can say the change was kept (migrations are not noted).
+        """
         self._execute("BEGIN TRANSACTION")
         try:
             yield
-            self._execute("COMMIT")
         except BaseException:
             self._execute("ROLLBACK")
             raise
+        locking.commit(self._execute, self.path if record else None)
 
     def close(self) -> None:
         self._con.close()
@@ -164,7 +221,7 @@ class RunStore:
         for version, description, sql in MIGRATIONS:
             if version in done:
                 continue
-            with self._transaction():
+            with self._transaction(record=False):
                 self._execute(sql)
                 if version == REHASH_VERSION:
                     self._rehash_runs()

