@@ -20,6 +20,7 @@ import click
 
 from workbench.cli._choices import LAW_NAMES, SNELL_R, UNITS
 from workbench.cli._common import (
+    confidence_option,
     echo_frame,
     echo_json,
     floats,
@@ -30,7 +31,7 @@ from workbench.cli._common import (
     progress_hook,
     store_option,
 )
-from workbench.errors import DegenerateBinWarning
+from workbench.errors import DegenerateBinWarning, FitError, SerialFallbackWarning
 
 if TYPE_CHECKING:
     import numpy as np
@@ -39,8 +40,8 @@ if TYPE_CHECKING:
 # -- bins --------------------------------------------------------------------------------------
 @click.command("bins")
 @click.argument("run")
-@click.option("--kind", type=click.Choice(["oracle", "predicted", "absolute"]), default="oracle",
-              show_default=True,
+@click.option("--bins", "kind", type=click.Choice(["oracle", "predicted", "absolute"]),
+              default="oracle", show_default=True,
               help="oracle: pass@1 quantiles; predicted: mean verifier score quantiles (no gold); "
                    "absolute: --edges thresholds.")
 @click.option("--n-bins", type=click.IntRange(min=1), default=5, show_default=True)
@@ -60,8 +61,8 @@ def bins(run: str, kind: str, n_bins: int, edges: str | None, statistic: str,
     \b
     Examples:
       workbench bins sampling-ceilings/math500-llama-3.2-1b
-      workbench bins RUN --kind predicted --verifier math-shepherd-mistral-7b-prm
-      workbench bins RUN --kind absolute --edges 0,0.1,0.5,0.9,1
+      workbench bins RUN --bins predicted --verifier math-shepherd-mistral-7b-prm
+      workbench bins RUN --bins absolute --edges 0,0.1,0.5,0.9,1
     """
     from workbench.analysis.inputs import bins_for_run
     from workbench.engine import load_run_data
@@ -94,16 +95,15 @@ def bins(run: str, kind: str, n_bins: int, edges: str | None, statistic: str,
 @click.option("--ci", "ci_method", type=click.Choice(["wald", "profile"]), default="wald",
               show_default=True, help="Parameter intervals: Wald (working scale) or profile "
               "likelihood.")
-@click.option("--bootstrap", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--n-boot", "bootstrap", type=click.IntRange(min=0), default=0, show_default=True,
               help="Refit on this many problem resamples for prediction intervals (0: delta "
                    "method).")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True),
-              default=0.05, show_default=True)
+@confidence_option
 @click.option("--seed", type=int, default=0, show_default=True)
 @store_option
 @json_option
-def fit(run: str, law_name: str, extrapolate: str, ci_method: str, bootstrap: int, alpha: float,
-        seed: int, store_path: Path | None, as_json: bool) -> None:
+def fit(run: str, law_name: str, extrapolate: str, ci_method: str, bootstrap: int,
+        confidence: float, seed: int, store_path: Path | None, as_json: bool) -> None:
     """Fit scaling laws to RUN: parameters with CIs, AIC, predictions past the pool.
 
     \b
@@ -120,8 +120,14 @@ def fit(run: str, law_name: str, extrapolate: str, ci_method: str, bootstrap: in
     ks = floats(extrapolate, "--extrapolate")
     with open_store(store_path) as store:
         data = load_run_data(store, run)
-    fits = fit_run(data, laws, extrapolate=ks, ci_method=ci_method, alpha=alpha,
+    fits = fit_run(data, laws, extrapolate=ks, ci_method=ci_method, alpha=1 - confidence,
                    bootstrap=bootstrap, rng=seed)
+    if all(f.model is None for f in fits):
+        laws_by_reason: dict[str, list[str]] = {}
+        for f in fits:
+            laws_by_reason.setdefault(str(f.error), []).append(f.law)
+        reasons = "; ".join(f"{', '.join(laws)}: {why}" for why, laws in laws_by_reason.items())
+        raise FitError(f"nothing fitted on {run}: {reasons}")
     table = aic_table(fits)
     if as_json:
         echo_json({"run": run, "fits": [f.to_dict() for f in fits],
@@ -142,7 +148,7 @@ def fit(run: str, law_name: str, extrapolate: str, ci_method: str, bootstrap: in
             echo_frame(pred)
             if f.law in ("coverage", "saturating") and not bootstrap:
                 click.echo("note: the points of one curve are correlated; the delta interval "
-                           "treats them as independent and is too narrow. Use --bootstrap N.")
+                           "treats them as independent and is too narrow. Use --n-boot N.")
     if table is not None:
         click.echo("\n== model choice (AIC, same data)")
         echo_frame(table)
@@ -156,18 +162,20 @@ def fit(run: str, law_name: str, extrapolate: str, ci_method: str, bootstrap: in
               help="M = large / small parameters (default: from the runs' parameter counts).")
 @click.option("--r", "r_text", default=",".join(f"{r:g}" for r in SNELL_R), show_default=True,
               help="R = D_inf / D_pre values (comma-separated).")
-@click.option("--kind", type=click.Choice(["oracle", "predicted"]), default="oracle",
+@click.option("--bins", "kind", type=click.Choice(["oracle", "predicted"]), default="oracle",
               show_default=True, help="Difficulty bins of the SMALL model.")
 @click.option("--n-bins", type=click.IntRange(min=1), default=5, show_default=True)
 @click.option("--n-boot", type=click.IntRange(min=100), default=2000, show_default=True)
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True),
-              default=0.05, show_default=True)
+@confidence_option
+@click.option("--allow-different-datasets", "allow_different", is_flag=True,
+              help="Compare runs on different datasets anyway (unpaired; the answer then mixes "
+                   "model size with question difficulty).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @store_option
 @json_option
 def exchange(small_run: str, large_run: str, ratio: float | None, r_text: str, kind: str,
-             n_bins: int, n_boot: int, alpha: float, seed: int, store_path: Path | None,
-             as_json: bool) -> None:
+             n_bins: int, n_boot: int, confidence: float, allow_different: bool, seed: int,
+             store_path: Path | None, as_json: bool) -> None:
     """Small model + test-time compute vs a larger model used once (Snell et al. 2024, sec. 7).
 
     At each R the small model gets X = M + 3(M-1)/R generations per question (equal total
@@ -189,7 +197,12 @@ def exchange(small_run: str, large_run: str, ratio: float | None, r_text: str, k
         small = load_run_data(store, small_run)
         large = load_run_data(store, large_run)
     report = exchange_runs(small, large, ratio=ratio, r_values=rs, kind=kind, n_bins=n_bins,
-                           n_boot=n_boot, alpha=alpha, rng=seed)
+                           n_boot=n_boot, alpha=1 - confidence, rng=seed,
+                           allow_different_datasets=allow_different)
+    if small.run.dataset != large.run.dataset:
+        click.echo(f"warning: different datasets ({small.run.dataset} vs {large.run.dataset}), "
+                   "compared unpaired as asked: the difference mixes model size with question "
+                   "difficulty", err=True)
     if as_json:
         echo_json(report.to_dict())
         return
@@ -238,11 +251,14 @@ def _policy_options(f: Callable[..., Any]) -> Callable[..., Any]:
                           "the first run's smallest pool)."),
         click.option("--folds", type=click.IntRange(2, None), default=2, show_default=True,
                      help="K of the K-fold cross-fitting of the strategy choice."),
-        click.option("--bootstrap", "n_resamples", type=click.IntRange(0, None), default=1000,
+        click.option("--n-boot", "n_resamples", type=click.IntRange(0, None), default=1000,
                      show_default=True, help="Bootstrap replicates over problems (0: none)."),
         click.option("--seed", type=int, default=0, show_default=True),
         click.option("--draws", type=click.IntRange(1, None), default=1000, show_default=True,
                      help="Monte-Carlo draws per problem for majority / weighted BoN / search."),
+        click.option("--n-jobs", type=int, default=None,
+                     help="Workers for the policy bootstrap (joblib; -1: all cores). Small jobs "
+                          "run in one process and say so. Results do not depend on it."),
         click.option("--oracle", "include_oracle", is_flag=True,
                      help="Also consider pass@k (oracle coverage: an upper bound, not a "
                           "deployable strategy)."),
@@ -270,7 +286,8 @@ def _progress(enabled: bool) -> Iterator[tuple[Callable[[str], None], Callable[[
 def _build_policy(
     runs: Sequence[str], *, store_path: Path | None, bin_kind: str, n_bins: int,
     budgets: list[int] | None, unit: str, folds: int, n_resamples: int, seed: int, draws: int,
-    include_oracle: bool, show_progress: bool, pooled_grid: bool,
+    include_oracle: bool, show_progress: bool, pooled_grid: bool, twin: bool = False,
+    n_jobs: int | None = None,
 ) -> tuple[Any, dict[str, float]]:
     """The run's `Optimization` (+ timings) from `workbench.analysis.verdict.optimize`, the call
     the report and the demo make, so all three print the same numbers for the same seed."""
@@ -278,22 +295,37 @@ def _build_policy(
     from workbench.analysis.verdict import candidate_set, optimize
 
     settings = Settings(seed=seed, policy_boot=n_resamples, draws=draws, n_bins=n_bins,
-                        folds=folds)
+                        folds=folds, n_jobs=n_jobs)
     times: dict[str, float] = {}
     with open_store(store_path) as store, _progress(show_progress) as (on_cand, on_boot):
         t0 = time.perf_counter()
+        past: list[int] = []
+        if twin:  # budgets past the first run's pool go to the twin (model-based, labelled)
+            from workbench.cli.twin import split_budgets
+
+            budgets, past = split_budgets(store, runs[0], budgets)
         cands = candidate_set(store, list(runs), settings, budgets=budgets, progress=on_cand)
+        if twin:
+            from workbench.cli.twin import twin_candidates
+
+            cands = twin_candidates(store, runs[0], cands, past, seed=seed)
         times["curves"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         grid = _pooled_grid(cands.curves, unit) if pooled_grid else None
         try:
-            with warnings.catch_warnings():  # degenerate bins are printed with the notes
-                warnings.simplefilter("ignore", DegenerateBinWarning)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("ignore", DegenerateBinWarning)  # printed with the notes
+                warnings.simplefilter("always", SerialFallbackWarning)
                 opt = optimize(store, list(runs), settings, bins=bin_kind, budgets=budgets,
                                unit=unit, grid=grid, include_oracle=include_oracle,
                                curves=cands, on_bootstrap=on_boot)
         except ValueError as exc:  # the library names the offending option in its message
             raise click.UsageError(str(exc)) from None
+        for w in caught:
+            if issubclass(w.category, SerialFallbackWarning):
+                click.echo(f"note: {w.message}", err=True)
+            else:  # back to the caller's filters
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         times["policy"] = time.perf_counter() - t0
     return opt, times
 
@@ -414,9 +446,13 @@ def optimize(runs: tuple[str, ...], unit: str, as_json: bool, **kw: Any) -> None
 @click.option("--unit", type=click.Choice(UNITS), default="generations", show_default=True)
 @click.option("--mix", default=None,
               help="Share of questions per bin, L1 first, summing to 1 (default: observed).")
+@click.option("--twin", "use_twin", is_flag=True,
+              help="Continue the first run's curves past its cached pool with the twin (a "
+                   "model calibrated on it; budgets past the pool in --budgets, default 2x, 4x "
+                   "and 8x the pool); results are labelled model-based.")
 @_policy_options
 def plan(runs: tuple[str, ...], budget: float | None, target: float | None, unit: str,
-         mix: str | None, as_json: bool, **kw: Any) -> None:
+         mix: str | None, use_twin: bool, as_json: bool, **kw: Any) -> None:
     """Allocate a per-question budget across difficulty bins, or meet a target cheaply.
 
     Builds the compute-optimal policy of the RUNs on the --unit axis (several runs on the same
@@ -438,7 +474,8 @@ def plan(runs: tuple[str, ...], budget: float | None, target: float | None, unit
         raise click.UsageError("give exactly one of --budget and --target")
     weights = floats(mix, "--mix") or None
     opt, times = _build_policy(runs, unit=unit, show_progress=not as_json,
-                               pooled_grid=len(runs) > 1, **kw)
+                               pooled_grid=len(runs) > 1, twin=use_twin, **kw)
+    twin_label = next((c.meta["twin"] for c in opt.candidates.curves if c.twin), None)
     policy = opt.policy
     try:
         result = make_plan(policy, budget=budget, target=target, mix=weights)
@@ -446,6 +483,7 @@ def plan(runs: tuple[str, ...], budget: float | None, target: float | None, unit
         raise click.UsageError(str(exc)) from None
     if as_json:
         echo_json({**result.to_dict(), "runs": list(runs), "policy": policy.to_dict(),
+                   "twin": twin_label, "model_based": twin_label is not None,
                    "seconds": times})
         return
     _policy_header(opt)
@@ -466,6 +504,8 @@ def plan(runs: tuple[str, ...], budget: float | None, target: float | None, unit
     click.echo(("covered: " if result.covered else "NOT COVERED by the cache: ") + result.message)
     if result.oracle:
         click.echo("ORACLE: the plan uses pass@k (gold-answer selection): an upper bound")
+    if twin_label is not None:
+        click.echo(f"MODEL-BASED past the cached pool: {twin_label}")
     _notes(opt.notes)
     click.echo(f"time: curves {times['curves']:.1f} s, policy + bootstrap {times['policy']:.1f} s")
 

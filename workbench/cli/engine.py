@@ -7,6 +7,7 @@ only on a terminal, never with --json.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import json
 import math
@@ -16,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from workbench.cli._choices import AGGREGATIONS, STRATEGY_NAMES, UNITS
+from workbench.cli._choices import AGGREGATIONS, STRATEGY_NAMES, STRATEGY_PARAMS, UNITS
 from workbench.cli._common import (
+    SuggestChoice,
     echo_json,
     ints,
     json_option,
@@ -84,16 +86,38 @@ def _prices(path: Path | None, price_in: float | None, price_out: float | None) 
     return None if price_in is None else {"input_per_1k": price_in, "output_per_1k": price_out}
 
 
-def _param_counts(items: tuple[str, ...]) -> tuple[float | None, float | None]:
-    counts = _pairs(items, "--params")
-    unknown = sorted(set(counts) - {"policy", "verifier"})
-    if unknown:
-        raise click.BadParameter(f"unknown keys {unknown}: use policy=... and verifier=...",
-                                 param_hint="--params")
-    for k, v in counts.items():
-        if not isinstance(v, int | float):
-            raise click.BadParameter(f"{k}={v!r} is not a number", param_hint="--params")
-    return counts.get("policy"), counts.get("verifier")
+def _strategy_params(items: tuple[str, ...], strategy: str) -> dict[str, Any]:
+    """--params KEY=VALUE for `strategy`, checked against its parameters (with did-you-mean)."""
+    params = _pairs(items, "--params")
+    accepted = [name for name, _ in STRATEGY_PARAMS[strategy]]
+    for key in params:
+        if key in accepted:
+            continue
+        if key in ("policy", "verifier"):
+            hint = f"parameter counts moved to --{key}-params"
+        else:
+            close = difflib.get_close_matches(key, accepted, n=1)
+            hint = f"did you mean {close[0]}?" if close else "see `workbench simulate --help`"
+        known = ", ".join(accepted) or "none"
+        raise click.BadParameter(f"{strategy} has no parameter {key!r} ({hint}); its "
+                                 f"parameters: {known}", param_hint="--params")
+    return params
+
+
+def _strategy_help() -> str:
+    """The epilog of `simulate --help`: every strategy with its --params and defaults."""
+    lines = ["\b", "Strategies and their --params (defaults):"]
+    for name, params in STRATEGY_PARAMS.items():
+        text = ", ".join(f"{k}={v}" for k, v in params) or "(none)"
+        lines.append(f"  {name:<17} {text}")
+    return "\n".join(lines)
+
+
+def _n_jobs(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    if value == 0:
+        raise click.BadParameter("must be a positive number of workers, or -1 for every core "
+                                 "(joblib's convention); got 0")
+    return value
 
 
 def _num(x: float) -> float | None:
@@ -110,20 +134,24 @@ def _estimators(curve: Curve) -> list[str]:
 
 
 def _rows(curve: Curve, boot: BootstrapResult | None) -> list[dict[str, Any]]:
-    rows = []
+    # `accuracy` and `accuracy_se` reduce the whole (problems x budgets) matrix: take each once,
+    # not once per budget (at every N of a large pool that was most of the command's time)
     estimators = _estimators(curve)
-    for i, n in enumerate(curve.budgets.tolist()):
-        rows.append({
-            "budget": int(n),
-            "estimator": estimators[i],
-            "accuracy": _num(curve.accuracy[i]),
-            "ci_low": None if boot is None else _num(boot.confidence_interval.low[i]),
-            "ci_high": None if boot is None else _num(boot.confidence_interval.high[i]),
-            "mc_se": _num(curve.accuracy_se[i]),
-            **{unit: _num(curve.cost.unit(unit)[i])
-               for unit in UNITS},
-        })
-    return rows
+    accuracy, se = curve.accuracy.tolist(), curve.accuracy_se.tolist()
+    low = high = None
+    if boot is not None:
+        low = boot.confidence_interval.low.tolist()
+        high = boot.confidence_interval.high.tolist()
+    costs = {unit: curve.cost.unit(unit).tolist() for unit in UNITS}
+    return [{
+        "budget": int(n),
+        "estimator": estimators[i],
+        "accuracy": _num(accuracy[i]),
+        "ci_low": None if low is None else _num(low[i]),
+        "ci_high": None if high is None else _num(high[i]),
+        "mc_se": _num(se[i]),
+        **{unit: _num(values[i]) for unit, values in costs.items()},
+    } for i, n in enumerate(curve.budgets.tolist())]
 
 
 def _fmt(value: float | None, kind: str) -> str:
@@ -155,10 +183,10 @@ def _table(rows: list[dict[str, Any]], level: float | None) -> str:
     return text_table(headers, cells, right=[h != "estimator" for h in headers])
 
 
-@click.command("simulate")
+@click.command("simulate", epilog=_strategy_help())
 @click.argument("run")
 @click.option("--strategy", "strategy_name", required=True,
-              type=click.Choice(STRATEGY_NAMES), help="Strategy to replay on the cache.")
+              type=SuggestChoice(STRATEGY_NAMES), help="Strategy to replay on the cache.")
 @click.option("--verifier", default=None,
               help="Verifier whose scores rank samples (default: the run's only verifier).")
 @click.option("--agg", type=click.Choice(AGGREGATIONS), default="last", show_default=True,
@@ -166,12 +194,14 @@ def _table(rows: list[dict[str, Any]], level: float | None) -> str:
 @click.option("--budgets", default=None,
               help="Budgets N in generations, e.g. 1,2,4,8 (default: powers of two up to the "
                    "smallest pool).")
-@click.option("--param", "strategy_params", multiple=True, metavar="KEY=VALUE",
-              help="Strategy hyper-parameter, e.g. --param width=4 (repeatable).")
-@click.option("--bootstrap", "n_resamples", type=click.IntRange(min=0), default=2000,
+@click.option("--params", "strategy_params", multiple=True, metavar="KEY=VALUE",
+              help="Strategy hyper-parameter, e.g. --params width=4 (repeatable; each "
+                   "strategy's are listed below).")
+@click.option("--n-boot", "n_resamples", type=click.IntRange(min=0), default=2000,
               show_default=True, help="Bootstrap resamples over problems (0: no CI).")
-@click.option("--ci", "ci_method", type=click.Choice(["BCa", "percentile", "basic"]),
-              default="BCa", show_default=True)
+@click.option("--ci", "ci_method", type=click.Choice(["percentile", "BCa", "basic"]),
+              default="percentile", show_default=True,
+              help="Bootstrap interval (percentile, as in reports, optimize and exchange).")
 @click.option("--confidence", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=0.95, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True,
@@ -185,24 +215,32 @@ def _table(rows: list[dict[str, Any]], level: float | None) -> str:
 @click.option("--with-replacement", "replace", is_flag=True,
               help="Allow budgets past the cached pool by resampling with replacement "
                    "(biased; the result says so).")
+@click.option("--twin", "use_twin", is_flag=True,
+              help="Budgets past the cached pool come from the twin, a model calibrated on RUN "
+                   "(`workbench twin`); those rows are labelled model-based.")
 @click.option("--prices", "prices_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help='JSON price table {"input_per_1k": .., "output_per_1k": ..}.')
 @click.option("--price-in", type=click.FloatRange(min=0), default=None,
               help="Price per 1,000 prompt tokens (with --price-out).")
 @click.option("--price-out", type=click.FloatRange(min=0), default=None,
               help="Price per 1,000 generated tokens (with --price-in).")
-@click.option("--params", "param_counts", multiple=True, metavar="policy=N|verifier=N",
-              help="Parameter counts for FLOPs, overriding the run's (repeatable).")
-@click.option("--n-jobs", type=int, default=1, show_default=True,
-              help="Parallel workers for Monte-Carlo blocks (joblib).")
+@click.option("--policy-params", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Policy model's parameter count for FLOPs, e.g. 7.6e9 (default: the run's).")
+@click.option("--verifier-params", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Verifier's parameter count for FLOPs (default: the run's).")
+@click.option("--n-jobs", type=int, default=1, show_default=True, callback=_n_jobs,
+              help="Parallel workers for Monte-Carlo blocks and the bootstrap (joblib: -1 = "
+                   "every core); small jobs run in one process and say so. Results do not "
+                   "depend on it.")
 @store_option
 @json_option
 def simulate_command(
     run: str, strategy_name: str, verifier: str | None, agg: str, budgets: str | None,
     strategy_params: tuple[str, ...], n_resamples: int, ci_method: str, confidence: float,
-    seed: int, draws: int | None, estimator: str, replace: bool, prices_path: Path | None,
-    price_in: float | None, price_out: float | None, param_counts: tuple[str, ...],
-    n_jobs: int, store_path: Path | None, as_json: bool,
+    seed: int, draws: int | None, estimator: str, replace: bool, use_twin: bool,
+    prices_path: Path | None, price_in: float | None, price_out: float | None,
+    policy_params: float | None, verifier_params: float | None, n_jobs: int,
+    store_path: Path | None, as_json: bool,
 ) -> None:
     """Accuracy of a strategy on RUN at each budget, with a bootstrap CI and its cost.
 
@@ -211,9 +249,9 @@ def simulate_command(
       workbench simulate tot-game24/gpt-4-cot --strategy pass_at_k --budgets 1,10,100
       workbench simulate qwen25-math-rm/math-cot-100 --strategy best_of_n --budgets 1,2,4,8
       workbench simulate RUN --strategy majority --budgets 1,4,16 --json
-      workbench simulate RUN --strategy weighted_bon --param transform=sigmoid
+      workbench simulate RUN --strategy weighted_bon --params transform=sigmoid
       workbench simulate RUN --strategy majority --estimator montecarlo --draws 4000
-      workbench simulate RUN --strategy beam --param width=4 --budgets 4,16
+      workbench simulate RUN --strategy beam --params width=4 --budgets 4,16
     """
     import numpy as np
 
@@ -225,9 +263,8 @@ def simulate_command(
         simulate,
     )
 
-    policy_params, verifier_params = _param_counts(param_counts)
     prices = _prices(prices_path, price_in, price_out)
-    params = _pairs(strategy_params, "--param")
+    params = _strategy_params(strategy_params, strategy_name)
     accepted = inspect.signature(STRATEGIES[strategy_name].__init__).parameters
     if draws is not None and "draws" in accepted:  # exact strategies take no draws
         params["draws"] = draws
@@ -250,6 +287,20 @@ def simulate_command(
         sizes = (data.pool.sizes if data.pool is not None
                  else data.counts.n if data.counts is not None else None)
         grid = _budgets(budgets, None if sizes is None else int(np.min(sizes)))
+        past: list[int] = []
+        if use_twin and sizes is not None:  # the twin answers the budgets past the pool
+            past = [n for n in grid if n > int(np.min(sizes))]
+            grid = [n for n in grid if n <= int(np.min(sizes))]
+        twin_label, twin_rows = None, []
+        if past:
+            from workbench.cli.twin import twin_rows as make_twin_rows
+
+            twin_label, twin_rows = make_twin_rows(
+                data, strategy, past, seed=seed, confidence=confidence, n_boot=40,
+                n_resamples=n_resamples)
+        if not grid:
+            _echo_twin_only(run, twin_label, twin_rows, as_json)
+            return
         gen = np.random.default_rng(seed)
         curve = simulate(data, strategy, grid, rng=gen, replace=replace)
         if curve.per_problem.shape[0] == 0:
@@ -265,11 +316,11 @@ def simulate_command(
                                min_total=PROGRESS_MIN_WORK) as bar:
                 boot = bootstrap_curve(curve, n_resamples=n_resamples,
                                        confidence_level=confidence, method=ci_method, rng=gen,
-                                       progress=bar)
+                                       progress=bar, n_jobs=n_jobs)
     notices = list(dict.fromkeys(str(w.message) for w in caught))
     for text in notices:
         click.echo(f"warning: {text}", err=True)
-    rows = _rows(curve, boot)
+    rows = [*_rows(curve, boot), *twin_rows]
     header = {
         "run": run, "strategy": curve.strategy, "label": curve.label,
         "params": {k: v for k, v in curve.params.items()}, "problems": len(curve.problem_ids),
@@ -277,6 +328,7 @@ def simulate_command(
         "ci": None if boot is None else {"method": boot.method, "confidence": confidence,
                                          "resamples": n_resamples},
         "seed": seed, "draws": curve.meta.get("draws"), "warnings": notices,
+        "twin": twin_label,
     }
     if as_json:
         echo_json({**header, "rows": rows})
@@ -292,8 +344,20 @@ def simulate_command(
         notes.append(f"covers {100 * curve.coverage:.0f}% of problems")
     click.echo(f"{run}: {curve.label} on {len(curve.problem_ids)} problems ({'; '.join(notes)})")
     click.echo(_table(rows, confidence if boot is not None else None))
+    if twin_label is not None:
+        click.echo(f"rows past {max(grid)}: {twin_label} (MODEL-BASED, not real samples; "
+                   "interval over parameter draws and problems)")
     click.echo("cost per question; FLOPs = 2 x params x tokens (policy + verifier); '-' = unknown"
                " (no token counts, parameter count or price)")
+
+
+def _echo_twin_only(run: str, label: str | None, rows: list[dict[str, Any]],
+                    as_json: bool) -> None:
+    if as_json:
+        echo_json({"run": run, "twin": label, "rows": rows})
+        return
+    click.echo(f"{run}: every budget lies past the cached pool; {label} (MODEL-BASED)")
+    click.echo(_table(rows, None))
 
 
 COMMANDS = [simulate_command]
