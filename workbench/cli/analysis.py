@@ -31,7 +31,7 @@ from workbench.cli._common import (
     progress_hook,
     store_option,
 )
-from workbench.errors import DegenerateBinWarning, FitError
+from workbench.errors import DegenerateBinWarning, FitError, SerialFallbackWarning
 
 if TYPE_CHECKING:
     import numpy as np
@@ -256,6 +256,9 @@ def _policy_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--seed", type=int, default=0, show_default=True),
         click.option("--draws", type=click.IntRange(1, None), default=1000, show_default=True,
                      help="Monte-Carlo draws per problem for majority / weighted BoN / search."),
+        click.option("--n-jobs", type=int, default=None,
+                     help="Workers for the policy bootstrap (joblib; -1: all cores). Small jobs "
+                          "run in one process and say so. Results do not depend on it."),
         click.option("--oracle", "include_oracle", is_flag=True,
                      help="Also consider pass@k (oracle coverage: an upper bound, not a "
                           "deployable strategy)."),
@@ -284,6 +287,7 @@ def _build_policy(
     runs: Sequence[str], *, store_path: Path | None, bin_kind: str, n_bins: int,
     budgets: list[int] | None, unit: str, folds: int, n_resamples: int, seed: int, draws: int,
     include_oracle: bool, show_progress: bool, pooled_grid: bool, twin: bool = False,
+    n_jobs: int | None = None,
 ) -> tuple[Any, dict[str, float]]:
     """The run's `Optimization` (+ timings) from `workbench.analysis.verdict.optimize`, the call
     the report and the demo make, so all three print the same numbers for the same seed."""
@@ -291,7 +295,7 @@ def _build_policy(
     from workbench.analysis.verdict import candidate_set, optimize
 
     settings = Settings(seed=seed, policy_boot=n_resamples, draws=draws, n_bins=n_bins,
-                        folds=folds)
+                        folds=folds, n_jobs=n_jobs)
     times: dict[str, float] = {}
     with open_store(store_path) as store, _progress(show_progress) as (on_cand, on_boot):
         t0 = time.perf_counter()
@@ -309,13 +313,19 @@ def _build_policy(
         t0 = time.perf_counter()
         grid = _pooled_grid(cands.curves, unit) if pooled_grid else None
         try:
-            with warnings.catch_warnings():  # degenerate bins are printed with the notes
-                warnings.simplefilter("ignore", DegenerateBinWarning)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("ignore", DegenerateBinWarning)  # printed with the notes
+                warnings.simplefilter("always", SerialFallbackWarning)
                 opt = optimize(store, list(runs), settings, bins=bin_kind, budgets=budgets,
                                unit=unit, grid=grid, include_oracle=include_oracle,
                                curves=cands, on_bootstrap=on_boot)
         except ValueError as exc:  # the library names the offending option in its message
             raise click.UsageError(str(exc)) from None
+        for w in caught:
+            if issubclass(w.category, SerialFallbackWarning):
+                click.echo(f"note: {w.message}", err=True)
+            else:  # back to the caller's filters
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         times["policy"] = time.perf_counter() - t0
     return opt, times
 

@@ -134,20 +134,24 @@ def _estimators(curve: Curve) -> list[str]:
 
 
 def _rows(curve: Curve, boot: BootstrapResult | None) -> list[dict[str, Any]]:
-    rows = []
+    # `accuracy` and `accuracy_se` reduce the whole (problems x budgets) matrix: take each once,
+    # not once per budget (at every N of a large pool that was most of the command's time)
     estimators = _estimators(curve)
-    for i, n in enumerate(curve.budgets.tolist()):
-        rows.append({
-            "budget": int(n),
-            "estimator": estimators[i],
-            "accuracy": _num(curve.accuracy[i]),
-            "ci_low": None if boot is None else _num(boot.confidence_interval.low[i]),
-            "ci_high": None if boot is None else _num(boot.confidence_interval.high[i]),
-            "mc_se": _num(curve.accuracy_se[i]),
-            **{unit: _num(curve.cost.unit(unit)[i])
-               for unit in UNITS},
-        })
-    return rows
+    accuracy, se = curve.accuracy.tolist(), curve.accuracy_se.tolist()
+    low = high = None
+    if boot is not None:
+        low = boot.confidence_interval.low.tolist()
+        high = boot.confidence_interval.high.tolist()
+    costs = {unit: curve.cost.unit(unit).tolist() for unit in UNITS}
+    return [{
+        "budget": int(n),
+        "estimator": estimators[i],
+        "accuracy": _num(accuracy[i]),
+        "ci_low": None if low is None else _num(low[i]),
+        "ci_high": None if high is None else _num(high[i]),
+        "mc_se": _num(se[i]),
+        **{unit: _num(values[i]) for unit, values in costs.items()},
+    } for i, n in enumerate(curve.budgets.tolist())]
 
 
 def _fmt(value: float | None, kind: str) -> str:
@@ -225,7 +229,9 @@ def _table(rows: list[dict[str, Any]], level: float | None) -> str:
 @click.option("--verifier-params", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Verifier's parameter count for FLOPs (default: the run's).")
 @click.option("--n-jobs", type=int, default=1, show_default=True, callback=_n_jobs,
-              help="Parallel workers for Monte-Carlo blocks (joblib: -1 = every core).")
+              help="Parallel workers for Monte-Carlo blocks and the bootstrap (joblib: -1 = "
+                   "every core); small jobs run in one process and say so. Results do not "
+                   "depend on it.")
 @store_option
 @json_option
 def simulate_command(
@@ -310,7 +316,7 @@ def simulate_command(
                                min_total=PROGRESS_MIN_WORK) as bar:
                 boot = bootstrap_curve(curve, n_resamples=n_resamples,
                                        confidence_level=confidence, method=ci_method, rng=gen,
-                                       progress=bar)
+                                       progress=bar, n_jobs=n_jobs)
     notices = list(dict.fromkeys(str(w.message) for w in caught))
     for text in notices:
         click.echo(f"warning: {text}", err=True)
