@@ -96,6 +96,32 @@ class CandidateCurves:
     oracle_only: bool
     coverage: tuple[float, ...] = ()
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per candidate curve, then one per skipped configuration.
+
+        Columns:
+            label: strategy and hyper-parameters (run-prefixed when several runs).
+            run_id: the run the curve came from (None for a skipped configuration).
+            strategy: the strategy's name (None for a skipped configuration).
+            budgets: the budgets the curve was computed at (generations per question).
+            exact: True when every budget is a closed form.
+            coverage: share of the first run's problems the curve covers.
+            baseline: True for the baseline curve.
+            skipped: why the configuration could not run (None when it ran).
+        """
+        import pandas as pd
+
+        cov = self.coverage or tuple(1.0 for _ in self.curves)
+        rows = [{"label": c.label, "run_id": c.run_id, "strategy": c.strategy,
+                 "budgets": c.budgets.tolist(), "exact": c.exact, "coverage": cv,
+                 "baseline": c is self.baseline, "skipped": None}
+                for c, cv in zip(self.curves, cov, strict=True)]
+        rows += [{"label": lab, "run_id": None, "strategy": None, "budgets": [],
+                  "exact": False, "coverage": 0.0, "baseline": False, "skipped": why}
+                 for lab, why in self.skipped]
+        return pd.DataFrame(rows, columns=["label", "run_id", "strategy", "budgets", "exact",
+                                           "coverage", "baseline", "skipped"])
+
 
 def coverage_of(curve: Curve, problem_ids: Sequence[str] | np.ndarray) -> float:
     """Share of `problem_ids` that `curve` covers (has a row for).
