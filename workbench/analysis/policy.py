@@ -7,12 +7,14 @@ means is biased upwards), so the choice is CROSS-FITTED: problems are split into
 stratified by bin; the choice made on the other folds is scored on each fold; every problem is
 scored exactly once by a choice made without it, and the split's accuracy is the mean of those
 scores. One split is a coin toss of its own (which problems happen to choose), so the point
-estimate is the MEAN OVER `splits` random splits (20 by default): the cross-fitted curve.
+estimate is the MEAN OVER `splits` random splits (100 by default): the cross-fitted curve.
 
 Confidence intervals come from a bootstrap over problems (the cluster): rows of the per-problem
 matrices are resampled within each bin (bins are a given partition, so every replicate keeps the
-bin sizes), `splits` fold splits are redrawn and averaged exactly as for the point estimate,
-and the SELECTION IS RE-DONE inside every replicate. A CI that kept the choice fixed would
+bin sizes), `boot_splits` fold splits (20 by default) are redrawn and averaged as for the
+point estimate, and the SELECTION IS RE-DONE inside every replicate. Fewer splits per replicate
+than for the point keep the bootstrap cheap; a replicate then carries a little more split noise
+than the point, so the interval errs on the wide side. A CI that kept the choice fixed would
 ignore the selection's own noise and be too narrow when candidates are close. The whole
 procedure is vectorised: the (replicate, split) weights form one matrix and one matrix product
 per (fold, bin) gives every replicate's fold means at once.
@@ -347,7 +349,8 @@ def compute_optimal_policy(
     unit: str = "generations",
     grid: Sequence[float] | np.ndarray | None = None,
     folds: int = 2,
-    splits: int = 20,
+    splits: int = 100,
+    boot_splits: int = 20,
     n_resamples: int = 1000,
     confidence_level: float = 0.95,
     rng: RngLike = None,
@@ -369,8 +372,8 @@ def compute_optimal_policy(
             (`Curve.cost`); see `workbench.analysis.budget_axis` for how curves meet the grid.
         grid: budgets in `unit` (default: the baseline's own budgets in that unit).
         folds: K of the K-fold cross-fitting (>= 2; folds stratified by bin).
-        splits: random fold splits averaged for every estimate (the point and each bootstrap
-            replicate); 20 by default.
+        splits: random fold splits averaged for the point estimate (100 by default).
+        boot_splits: splits averaged in each bootstrap replicate (at most `splits`).
         n_resamples: bootstrap replicates (0 for point estimates only; CIs are then NaN).
         confidence_level: of the percentile intervals.
         rng: seed or Generator (fold split, then bootstrap).
@@ -396,6 +399,9 @@ def compute_optimal_policy(
         raise ValueError(f"`folds` must be an integer >= 2; got {folds!r}")
     if not isinstance(splits, int | np.integer) or splits < 1:
         raise ValueError(f"`splits` must be a positive integer; got {splits!r}")
+    if not isinstance(boot_splits, int | np.integer) or boot_splits < 1:
+        raise ValueError(f"`boot_splits` must be a positive integer; got {boot_splits!r}")
+    boot_splits = min(boot_splits, splits)
     if not isinstance(n_resamples, int | np.integer) or n_resamples < 0:
         raise ValueError(f"`n_resamples` must be a non-negative integer; got {n_resamples!r}")
     if not 0 < confidence_level < 1:
@@ -449,8 +455,8 @@ def compute_optimal_policy(
         np.where(avail.all(axis=0), overall, np.nan),
     ])
 
-    boot = _bootstrap(a0, avail, bin_idx, k_bins, counts, x, folds, splits, n_resamples, gen,
-                      progress, n_jobs)
+    boot = _bootstrap(a0, avail, bin_idx, k_bins, counts, x, folds, boot_splits, n_resamples,
+                      gen, progress, n_jobs)
     widened: list[str] = []
 
     def ci(name: str, k: int, g: int) -> tuple[float, float]:

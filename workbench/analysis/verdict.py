@@ -332,7 +332,8 @@ def optimize(
         checks = check_bins(run_bins, samples_per_problem(data, run_bins), min_samples=min_samples)
     policy = compute_optimal_policy(
         pool, run_bins, baseline=cands.baseline, unit=unit, grid=grid, folds=settings.folds,
-        splits=settings.splits, n_resamples=settings.policy_boot,
+        splits=settings.splits, boot_splits=settings.boot_splits,
+        n_resamples=settings.policy_boot,
         confidence_level=settings.confidence, rng=settings.rng(f"policy|{_key(runs)}"),
         progress=on_bootstrap, n_jobs=settings.n_jobs,
     )
