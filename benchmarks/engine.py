@@ -148,7 +148,7 @@ def fair_exact(pool: Any, problems: np.ndarray, budgets: np.ndarray) -> dict[str
         starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])  # tied scores share their mass
         group_mean = np.add.reduceat(c, starts) / np.diff(np.r_[starts, m])
         r = np.arange(1, m + 1)
-        lg = gammaln(np.arange(m + 2))  # log k! for every k, once per problem
+        lg = gammaln(np.arange(m + 2) + 1.0)  # lg[k] = log k!, once per problem
         for j, n in enumerate(budgets):
             ok = m - r >= n - 1  # C(M - r, N - 1) = 0 elsewhere
             w = np.zeros(m)
