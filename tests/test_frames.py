@@ -34,6 +34,7 @@ NOT_RESULTS = {
     "RunData": "input: a run's data as the engine reads it",
     "SamplePool": "input: a pool of samples",
     "CountsPool": "input: per-problem counts",
+    "CodedPool": "input: a run's pool integer-coded by DuckDB, read in batches",
     "CostModel": "input: parameter counts and prices",
     "TreeData": "input: cached search trees",
     "ProblemTree": "input: one problem's cached tree",
@@ -48,6 +49,9 @@ NOT_RESULTS = {
     "CurveData": "input of a law fit",
     "Candidate": "input: a strategy configuration to compare",
     "Settings": "input: analysis settings",
+    # columnar ingest inputs (store/columnar.py)
+    "ColumnarRun": "input: a run to ingest, its tables as Parquet files or Arrow tables",
+    "TableSource": "input: one table of a run to ingest",
     # the canonical records of the data model (rows of the store's tables)
     "Problem": "record", "Run": "record", "Sample": "record", "StepScore": "record",
     "OutcomeScore": "record", "TreeNode": "record", "ProblemCount": "record",
