@@ -196,7 +196,7 @@ def test_cli_simulate_twin_answers_budgets_past_the_pool_labelled(
         real_store: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     code, out, err = run_cli(["simulate", "qwen25-math-rm/math-cot-100", "--strategy",
-                              "best_of_n", "--budgets", "4,8,32", "--twin", "--bootstrap",
+                              "best_of_n", "--budgets", "4,8,32", "--twin", "--n-boot",
                               "200", "--store", str(real_store), "--json"], capsys, monkeypatch)
     assert code == 0, err
     got = json.loads(out)
@@ -216,7 +216,7 @@ def test_cli_plan_twin_answers_budgets_past_the_pool_labelled(
         real_store: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     code, out, err = run_cli(["plan", "qwen25-math-rm/math-cot-100", "--budget", "32", "--twin",
-                              "--bootstrap", "50", "--draws", "100", "--store",
+                              "--n-boot", "50", "--draws", "100", "--store",
                               str(real_store), "--json"], capsys, monkeypatch)
     assert code == 0, err
     got = json.loads(out)

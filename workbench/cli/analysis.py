@@ -20,6 +20,7 @@ import click
 
 from workbench.cli._choices import LAW_NAMES, SNELL_R, UNITS
 from workbench.cli._common import (
+    check_n_jobs,
     confidence_option,
     echo_frame,
     echo_json,
@@ -118,6 +119,8 @@ def fit(run: str, law_name: str, extrapolate: str, ci_method: str, bootstrap: in
 
     laws = list(LAW_NAMES) if law_name == "all" else [law_name]
     ks = floats(extrapolate, "--extrapolate")
+    if any(k < 1 for k in ks):
+        raise click.BadParameter("budgets k must be >= 1", param_hint="--extrapolate")
     with open_store(store_path) as store:
         data = load_run_data(store, run)
     fits = fit_run(data, laws, extrapolate=ks, ci_method=ci_method, alpha=1 - confidence,
@@ -256,7 +259,7 @@ def _policy_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--seed", type=int, default=0, show_default=True),
         click.option("--draws", type=click.IntRange(1, None), default=1000, show_default=True,
                      help="Monte-Carlo draws per problem for majority / weighted BoN / search."),
-        click.option("--n-jobs", type=int, default=None,
+        click.option("--n-jobs", type=int, default=None, callback=check_n_jobs,
                      help="Workers for the policy bootstrap (joblib; -1: all cores). Small jobs "
                           "run in one process and say so. Results do not depend on it."),
         click.option("--oracle", "include_oracle", is_flag=True,

@@ -20,6 +20,7 @@ import click
 from workbench.cli._choices import AGGREGATIONS, STRATEGY_NAMES, STRATEGY_PARAMS, UNITS
 from workbench.cli._common import (
     SuggestChoice,
+    check_n_jobs,
     echo_json,
     ints,
     json_option,
@@ -111,13 +112,6 @@ def _strategy_help() -> str:
         text = ", ".join(f"{k}={v}" for k, v in params) or "(none)"
         lines.append(f"  {name:<17} {text}")
     return "\n".join(lines)
-
-
-def _n_jobs(ctx: click.Context, param: click.Parameter, value: int) -> int:
-    if value == 0:
-        raise click.BadParameter("must be a positive number of workers, or -1 for every core "
-                                 "(joblib's convention); got 0")
-    return value
 
 
 def _num(x: float) -> float | None:
@@ -228,7 +222,7 @@ def _table(rows: list[dict[str, Any]], level: float | None) -> str:
               help="Policy model's parameter count for FLOPs, e.g. 7.6e9 (default: the run's).")
 @click.option("--verifier-params", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Verifier's parameter count for FLOPs (default: the run's).")
-@click.option("--n-jobs", type=int, default=1, show_default=True, callback=_n_jobs,
+@click.option("--n-jobs", type=int, default=1, show_default=True, callback=check_n_jobs,
               help="Parallel workers for Monte-Carlo blocks and the bootstrap (joblib: -1 = "
                    "every core); small jobs run in one process and say so. Results do not "
                    "depend on it.")
@@ -321,13 +315,16 @@ def simulate_command(
     for text in notices:
         click.echo(f"warning: {text}", err=True)
     rows = [*_rows(curve, boot), *twin_rows]
+    # Monte-Carlo draws per problem and budget: the curve's record, else the strategy's own
+    # (tree replays); None when every budget is exact
+    n_draws = None if curve.exact else curve.meta.get("draws", getattr(strategy, "draws", None))
     header = {
         "run": run, "strategy": curve.strategy, "label": curve.label,
         "params": {k: v for k, v in curve.params.items()}, "problems": len(curve.problem_ids),
         "exact": curve.exact, "biased": curve.biased, "coverage": curve.coverage,
         "ci": None if boot is None else {"method": boot.method, "confidence": confidence,
                                          "resamples": n_resamples},
-        "seed": seed, "draws": curve.meta.get("draws"), "warnings": notices,
+        "seed": seed, "draws": n_draws, "warnings": notices,
         "twin": twin_label,
     }
     if as_json:
@@ -335,9 +332,9 @@ def simulate_command(
         return
     kinds = set(_estimators(curve))
     notes = ["exact" if curve.exact else
-             f"Monte Carlo, {curve.meta.get('draws')} draws" if kinds == {"Monte Carlo"} else
+             f"Monte Carlo, {n_draws} draws" if kinds == {"Monte Carlo"} else
              f"exact where the estimator column says so, else Monte Carlo with "
-             f"{curve.meta.get('draws')} draws"]
+             f"{n_draws} draws"]
     if curve.biased:
         notes.append("BIASED: resampled with replacement")
     if curve.coverage < 1:
