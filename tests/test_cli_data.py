@@ -173,9 +173,8 @@ EXPECTED_RUNS = {
 def test_ingest_defaults_takes_own_runs_under_cached_runs(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from workbench.store import write_bundle_parquet
-
     from workbench.importers import own_runs
+    from workbench.store import write_bundle_parquet
 
     own = tmp_path / "cached_runs"
     monkeypatch.setattr(own_runs, "OWN_RUNS_DIR", own)

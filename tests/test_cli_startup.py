@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import subprocess
 import sys
@@ -41,6 +42,12 @@ def test_literal_choices_equal_the_library_lists() -> None:
     assert _choices.UNITS == tuple(UNITS)
     assert _choices.AGGREGATIONS == tuple(AGGREGATIONS)
     assert _choices.SNELL_R == tuple(SNELL_R)
+    assert set(_choices.STRATEGY_PARAMS) == set(STRATEGIES)
+    for name, cls in STRATEGIES.items():  # what `simulate --params` may set, with defaults
+        signature = inspect.signature(cls).parameters.values()
+        expected = tuple((p.name, p.default) for p in signature
+                         if p.name not in ("n_jobs", "progress", "estimator"))
+        assert _choices.STRATEGY_PARAMS[name] == expected, name
 
 
 def _loaded_modules(*args: str) -> set[str]:

@@ -75,7 +75,7 @@ def test_table_has_one_row_per_budget_with_ci_and_cost(run: Invoke) -> None:
 
 def test_json_output_matches_the_library(run: Invoke) -> None:
     code, out, _ = run("toy/r", "--strategy", "best_of_n", "--budgets", "1,4",
-                       "--json", "--bootstrap", "500", "--ci", "percentile")
+                       "--json", "--n-boot", "500", "--ci", "percentile")
     assert code == 0
     doc = json.loads(out)
     assert doc["label"] == "best_of_n(verifier=orm)" and doc["exact"] is True
@@ -83,8 +83,9 @@ def test_json_output_matches_the_library(run: Invoke) -> None:
     r4 = doc["rows"][1]
     assert r4["accuracy"] == pytest.approx(4 / 6)  # a perfect verifier: pass@4
     assert r4["ci_low"] <= r4["accuracy"] <= r4["ci_high"]
-    # FLOPs: policy 2 x 1e9 x 400 generated + verifier 2 x 2e9 x 4 x (100 + 20) read
-    assert r4["flops"] == pytest.approx(2 * 1e9 * 400 + 2 * 2e9 * 480)
+    # FLOPs, both models over prompt + output: policy 2 x 1e9 x 4 x (100 + 20) processed +
+    # verifier 2 x 2e9 x 4 x (100 + 20) read
+    assert r4["flops"] == pytest.approx(2 * 1e9 * 480 + 2 * 2e9 * 480)
     assert r4["money"] is None  # no price known
 
 
@@ -93,10 +94,10 @@ def test_prices_and_parameter_overrides(run: Invoke, tmp_path: Path) -> None:
     prices.write_text(json.dumps({"input_per_1k": 1.0, "output_per_1k": 2.0}))
     for extra in (["--prices", str(prices)], ["--price-in", "1", "--price-out", "2"]):
         code, out, _ = run("toy/r", "--strategy", "pass_at_k", "--budgets", "2",
-                           "--json", "--bootstrap", "0", "--params", "policy=3e9", *extra)
+                           "--json", "--n-boot", "0", "--policy-params", "3e9", *extra)
         row = json.loads(out)["rows"][0]
         assert row["money"] == pytest.approx(2 * (20 * 1.0 + 100 * 2.0) / 1000)
-        assert row["flops"] == pytest.approx(2 * 3e9 * 200)
+        assert row["flops"] == pytest.approx(2 * 3e9 * (200 + 40))  # prompt + output
         assert row["ci_low"] is None
 
 
@@ -128,9 +129,9 @@ def test_budget_past_the_pool_is_refused_then_flagged_with_replacement(run: Invo
 
 
 def test_tree_replay_with_no_coverable_problem_is_one_clear_line(run: Invoke) -> None:
-    code, out, _ = run("toy/tree", "--strategy", "beam", "--budgets", "2", "--param", "width=2")
+    code, out, _ = run("toy/tree", "--strategy", "beam", "--budgets", "2", "--params", "width=2")
     assert code == 0 and "100.00%" in out  # both children drawn: the 0.9-scored correct one wins
-    code, _, err = run("toy/tree", "--strategy", "beam", "--budgets", "4", "--param", "width=2")
+    code, _, err = run("toy/tree", "--strategy", "beam", "--budgets", "4", "--params", "width=2")
     assert code == 2 and "beam could replay no problem of toy/tree at budgets 4" in err
 
 
@@ -138,7 +139,7 @@ def test_tree_replay_with_no_coverable_problem_is_one_clear_line(run: Invoke) ->
     (["toy/none", "--strategy", "pass_at_k"], "no run 'toy/none'"),
     (["toy/r", "--strategy", "best_of_n", "--verifier", "prm"], "has no verifier 'prm'"),
     (["toy/r", "--strategy", "pass_at_k", "--budgets", "1,x"], "expected comma-separated"),
-    (["toy/r", "--strategy", "pass_at_k", "--params", "gpu=1"], "unknown keys ['gpu']"),
+    (["toy/r", "--strategy", "pass_at_k", "--params", "gpu=1"], "pass_at_k has no parameter 'gpu'"),
     (["toy/r", "--strategy", "pass_at_k", "--price-in", "1"], "give both --price-in and"),
     (["toy/r", "--strategy", "nope"], "'nope' is not one of"),
 ])

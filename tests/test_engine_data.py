@@ -114,12 +114,14 @@ def test_sampling_cost_by_hand() -> None:
     inp = (5 + 7) / 2
     np.testing.assert_allclose(cost.generations, [1, 2])
     np.testing.assert_allclose(cost.tokens, [out, 2 * out])
-    np.testing.assert_allclose(cost.flops, [2 * 1e9 * out + 2 * 7e9 * (out + inp),
-                                            2 * (2 * 1e9 * out + 2 * 7e9 * (out + inp))])
+    # policy and verifier both charged prompt + output tokens (engine.cost)
+    np.testing.assert_allclose(cost.flops, [2 * 1e9 * (out + inp) + 2 * 7e9 * (out + inp),
+                                            2 * (2 * 1e9 * (out + inp) + 2 * 7e9 * (out + inp))])
     np.testing.assert_allclose(cost.money, [(inp * 1.0 + out * 2.0) / 1000,
                                             2 * (inp * 1.0 + out * 2.0) / 1000])
     # no verifier reads the samples for pass@k: policy FLOPs only
-    np.testing.assert_allclose(simulate(data, "pass_at_k", [1]).cost.flops, [2 * 1e9 * out])
+    np.testing.assert_allclose(simulate(data, "pass_at_k", [1]).cost.flops,
+                               [2 * 1e9 * (out + inp)])
 
 
 def test_explicit_counts_and_prices_override_the_run() -> None:

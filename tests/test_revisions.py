@@ -63,8 +63,8 @@ def test_pass_at_attempts_hand_computed():
     # attempts made within k: p (1,1)->(2,2)->(2,3), q stops after 1, r (1,2,3)
     np.testing.assert_allclose(curve.cost.generations, [(1 + 1 + 1) / 3, (2 + 1 + 2) / 3,
                                                         (2.5 + 1 + 3) / 3])
-    # k = 4 needs a 4th attempt of r, which stopped only by reaching max_iters: refused
-    with pytest.raises(StrategyError, match="chain 3 holds 3 and did not stop"):
+    # k = 4 needs a 4th attempt of p's chain 1 and of r, which hold max_iters: refused
+    with pytest.raises(StrategyError, match="chain 1 holds 3 and did not stop"):
         PassAtAttempts().curve(chains, [4])
 
 
@@ -117,17 +117,37 @@ def test_revisions_majority_matches_exact_enumeration(n, ratio):
 
 
 def test_stopped_chain_keeps_its_answer_and_costs_nothing_more():
+    # max_iters = 2 recorded: the 1-attempt chain stopped by the generator's own rule
     chains = ChainData.from_records("s", chain_samples("p", [[("5", True)],
-                                                             [("4", False), ("4", False)]]))
+                                                             [("4", False), ("4", False)]]),
+                                    max_iters=2)
     # N = 4, ratio 2: both chains; "5" pads to 2 votes vs "4" 2 votes: a tie -> 1/2
     curve = Revisions(ratio=2, draws=50).curve(chains, [4], rng=0)
     assert curve.per_problem.tolist() == [[0.5]] and curve.mc_se.tolist() == [[0.0]]
     assert curve.cost.generations.tolist() == [3.0]   # 1 + 2 attempts made, not 4
     assert curve.cost.tokens.tolist() == [10 + 10 + 11]
     assert np.isnan(curve.cost.money).all()  # no price table
-    # the truncated chain (2 attempts, last wrong, no max_iters) cannot serve ratio 3
+    # the 2-attempt chain reached max_iters: it cannot serve ratio 3
     with pytest.raises(StrategyError, match="holds 2 and did not stop"):
         Revisions(ratio=3).curve(chains, [3])
+
+
+@pytest.mark.parametrize("last_correct", [True, False])
+def test_short_chain_is_padded_or_refused_whatever_its_gold_grade(last_correct: bool):
+    """Regression (issue 10): a 1-attempt chain used to be padded when its last attempt was
+    graded CORRECT and refused when it was wrong, so the answer key chose which chains count.
+    Now the grade plays no part: without a recorded stopping rule the chain is refused either
+    way; with max_iters = 3 it is padded either way, with the same stop flags."""
+    attempts = [[("5", last_correct)], [("4", not last_correct), ("4", not last_correct)]]
+    bare = ChainData.from_records("s", chain_samples("p", attempts))
+    assert bare.problem("p").stopped.tolist() == [False, False]
+    with pytest.raises(StrategyError, match="chain 0 holds 1 and did not stop"):
+        Revisions(ratio=2).curve(bare, [4])
+    ruled = ChainData.from_records("s", chain_samples("p", attempts), max_iters=3)
+    assert ruled.problem("p").stopped.tolist() == [True, True]
+    # N = 4, ratio 2: "5" padded to 2 votes vs "4" 2 votes: a tie, whichever is correct
+    curve = Revisions(ratio=2, draws=20).curve(ruled, [4], rng=0)
+    assert curve.per_problem.tolist() == [[0.5]]
 
 
 def test_revisions_hierarchical_hand_computed():

@@ -129,13 +129,16 @@ class Exact:
             combos = list(itertools.product(*choices))
             for combo in combos:
                 cand = [c for group in combo for c in group]
-                fin = finished + [c for c in cand if self.done(c)]
+                new = [c for c in cand if self.done(c)]
                 active = [c for c in cand if not self.done(c)]
-                if not active:
-                    total += self.vote(fin)
-                    continue
                 active.sort(key=lambda c: self.rollout_score(c, k), reverse=True)
-                total += go(active[:keep], m, fin)
+                # the final pool stops at n: the first to finish, a uniformly random subset
+                # of those finishing at the same step filling the places left
+                room = n - len(finished)
+                adds = [new] if len(new) <= room else itertools.combinations(new, room)
+                outcomes = [self.vote(finished + list(add)) if not active
+                            else go(active[:keep], m, finished + list(add)) for add in adds]
+                total += sum(outcomes) / len(outcomes)
             return total / len(combos)
 
         return go([self.root], n, [])
@@ -144,24 +147,25 @@ class Exact:
         """Exact expected success of dvts(n, m): every ordered draw of n first-step candidates
         (consecutive groups of m = subtrees), then each subtree's final-node distribution."""
 
-        def subtree(group: tuple[str, ...]) -> dict[str, float]:
+        def subtree(group: tuple[str, ...]) -> dict[tuple[str, ...], float]:
+            """Distribution of the subtree's last expansion (its final m candidates)."""
             best = max(group, key=self.score)
             if self.done(best):
-                return {best: 1.0}
-            out: dict[str, float] = defaultdict(float)
+                return {group: 1.0}
+            out: dict[tuple[str, ...], float] = defaultdict(float)
             subs = self.subsets(best, m)
             for sub in subs:
-                for leaf, p in subtree(sub).items():
-                    out[leaf] += p / len(subs)
+                for last, p in subtree(sub).items():
+                    out[last] += p / len(subs)
             return out
 
         perms = list(itertools.permutations(self.kids[self.root], n))
         total = 0.0
         for perm in perms:
             dists = [subtree(perm[i:i + m]) for i in range(0, n, m)]
-            for leaves in itertools.product(*(d.items() for d in dists)):
-                p = math.prod(q for _, q in leaves)
-                total += p * self.vote([leaf for leaf, _ in leaves])
+            for finals in itertools.product(*(d.items() for d in dists)):
+                p = math.prod(q for _, q in finals)
+                total += p * self.vote([c for group, _ in finals for c in group])
         return total / len(perms)
 
 
@@ -199,7 +203,9 @@ def test_beam_matches_exact_enumeration(forest, forest_nodes, n, m):
 
 @pytest.mark.parametrize(("n", "m", "k"), [(4, 2, 1), (4, 2, 2)])
 def test_lookahead_matches_exact_enumeration(forest, forest_nodes, n, m, k):
-    curve = Lookahead(width=m, depth=k, draws=DRAWS).curve(forest, [n], rng=11)
+    # the budget on the generations axis is N(k+1) (Snell et al.): beam width N inside
+    curve = Lookahead(width=m, depth=k, draws=DRAWS).curve(forest, [n * (k + 1)], rng=11)
+    assert curve.budgets.tolist() == [n * (k + 1)] and curve.meta["beam_width_n"] == [n]
     truth = np.array([[exact_for(forest_nodes, p).beam(n, m, k)] for p in curve.problem_ids])
     assert_close(curve, truth)
 
@@ -240,16 +246,21 @@ def test_cost_counts_generated_nodes_and_tokens():
     assert curve.cost.tokens.tolist() == [4 * 10 + 4 * 7]
     # a0, a1 kept; answer "1" sums 0.51 + 0.61 > answer "0" 0.5 + 0.6
     assert curve.per_problem.tolist() == [[1.0]] and curve.mc_se.tolist() == [[0.0]]
-    look = Lookahead(width=2, depth=1, draws=50).curve(TreeData.from_records("t", nodes), [4])
+    # lookahead(N=4, M=2, k=1) sits at budget N(k+1) = 8 on the generations axis
+    look = Lookahead(width=2, depth=1, draws=50).curve(TreeData.from_records("t", nodes), [8])
+    assert look.budgets.tolist() == [8] and look.meta["beam_width_n"] == [4]
     assert look.cost.generations.tolist() == [8.0 + 4]  # + one rollout step per candidate
+    assert look.label == "lookahead(width=2, depth=1, rollout=verifier-greedy)"
+    assert "verifier-guided proxy" in look.meta["proxy"]
     assert np.isnan(curve.cost.flops).all() and np.isnan(curve.cost.money).all()
-    # through RunData, with parameter counts: FLOPs = 2 P_policy x generated tokens
-    # + 2 P_verifier x tokens the verifier reads (each scored node's whole prefix)
+    # through RunData, with parameter counts: both models charged each generated node's whole
+    # prefix (the policy's prompt + output, what the verifier reads): 2 (P_policy + P_verifier)
+    # x (4 first-step nodes x 10 + 4 second-step nodes x 17)
     data = RunData(run=Run("t", "toy", "m", "synthetic"), pool=None, counts=None,
                    tree=TreeData.from_records("t", nodes),
                    cost_model=CostModel(policy_params=1e9, verifier_params=2e9))
     priced = BeamSearch(width=2, draws=50).curve(data, [4], rng=0)
-    assert priced.cost.flops.tolist() == [2e9 * (4 * 10 + 4 * 7) + 4e9 * (4 * 10 + 4 * 17)]
+    assert priced.cost.flops.tolist() == [2e9 * (4 * 10 + 4 * 17) + 4e9 * (4 * 10 + 4 * 17)]
     assert np.isnan(priced.cost.money).all()  # no prompt tokens in a tree
 
 
@@ -321,7 +332,8 @@ def test_fewer_children_than_width_is_uncovered_unless_replace():
          "budget N=6 must be a multiple of the width M=4"),
         (lambda: DVTS(width=3), [4], StrategyError,
          "budget N=4 must be a multiple of the width M=3"),
-        (lambda: Lookahead(width=2), [2, 3], StrategyError, "N=3 must be a multiple"),
+        (lambda: Lookahead(width=2), [4, 6], StrategyError,
+         r"N=6 must be a multiple of M\(k\+1\) = 2 x 2"),
         (lambda: BeamSearch(width=2), [0], ValueError, "`budgets` must be >= 1"),
         (lambda: BeamSearch(width=2), [], ValueError, "`budgets` must be a non-empty"),
         (lambda: BeamSearch(width=2), [2.5], ValueError, "`budgets` must be integers"),

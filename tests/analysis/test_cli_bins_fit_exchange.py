@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from tests.analysis.ceilings import ceilings_store
 from workbench.cli import cli
-from workbench.errors import RunNotFoundError
+from workbench.errors import FitError, RunNotFoundError
 
 MATH500 = "sampling-ceilings/math500-llama-3.2-1b"
 MONKEYS = "sampling-ceilings/llmonkeys-{}-llama-3-{}"
@@ -32,7 +32,7 @@ def test_bins_table_and_json(store_path: str) -> None:
     assert code == 0, out
     assert "oracle bins on pass@1 (500 problems; L1 = easiest)" in out
     assert out.count(" 100 ") >= 5  # 5 bins of 100 problems
-    code, out, _ = _run(store_path, "bins", MATH500, "--kind", "absolute", "--edges",
+    code, out, _ = _run(store_path, "bins", MATH500, "--bins", "absolute", "--edges",
                         "0,0.5,1", "--json")
     data = json.loads(out)
     assert data["kind"] == "absolute" and sum(data["counts"]) == 500
@@ -40,9 +40,9 @@ def test_bins_table_and_json(store_path: str) -> None:
 
 
 def test_bins_errors(store_path: str) -> None:
-    code, out, _ = _run(store_path, "bins", MATH500, "--kind", "absolute")
+    code, out, _ = _run(store_path, "bins", MATH500, "--bins", "absolute")
     assert code == 2 and "absolute bins need --edges" in out
-    code, out, _ = _run(store_path, "bins", MATH500, "--kind", "absolute", "--edges", "0,x")
+    code, out, _ = _run(store_path, "bins", MATH500, "--bins", "absolute", "--edges", "0,x")
     assert code == 2 and "comma-separated numbers" in out
     code, _, exc = _run(store_path, "bins", "no/such-run")
     assert isinstance(exc, RunNotFoundError)
@@ -64,8 +64,11 @@ def test_fit_prints_laws_with_cis_aic_and_observed(store_path: str) -> None:
 
 
 def test_fit_reports_a_law_that_does_not_apply(store_path: str) -> None:
-    code, out, _ = _run(store_path, "fit", f"{MATH500}-s0", "--law", "saturating")
-    assert code == 0 and "not fitted: no selection curve" in out
+    code, out, _ = _run(store_path, "fit", f"{MATH500}-s0", "--law", "all")
+    assert code == 0 and "not fitted: no selection curve" in out  # the others are fitted
+    code, _, exc = _run(store_path, "fit", f"{MATH500}-s0", "--law", "saturating")
+    assert isinstance(exc, FitError)  # nothing fitted is an error (exit 2), not exit 0
+    assert "nothing fitted" in str(exc) and "no selection curve" in str(exc)
 
 
 def test_exchange_table_names_the_strategy_and_the_bound(store_path: str) -> None:

@@ -68,7 +68,7 @@ def _best_of_8_from_raw_file() -> float:
 
 
 def test_optimize_qwen_policy_against_the_data(store_path: str) -> None:
-    d = _json(store_path, "optimize", QWEN, "--bootstrap", "200")
+    d = _json(store_path, "optimize", QWEN, "--n-boot", "200")
     assert d["baseline"] == "weighted_bon(verifier=qwen2.5-math-rm-72b)"
     assert set(d["candidates"]) == {
         "weighted_bon(verifier=qwen2.5-math-rm-72b)", "best_of_n(verifier=qwen2.5-math-rm-72b)",
@@ -92,14 +92,14 @@ def test_optimize_qwen_policy_against_the_data(store_path: str) -> None:
 
 
 def test_optimize_text_output_and_k_folds(store_path: str) -> None:
-    code, out = _run(store_path, "optimize", QWEN, "--folds", "3", "--bootstrap", "50")
+    code, out = _run(store_path, "optimize", QWEN, "--folds", "3", "--n-boot", "50")
     assert code == 0, out
     assert "cross-fitting: 3-fold" in out and "bin L5 (20 problems)" in out
     assert "efficiency" in out and "time: curves" in out
 
 
 def test_optimize_game24_majority_only_is_its_own_baseline(store_path: str) -> None:
-    d = _json(store_path, "optimize", COT, "--bootstrap", "100", "--draws", "200")
+    d = _json(store_path, "optimize", COT, "--n-boot", "100", "--draws", "200")
     assert d["candidates"] == ["majority"]
     assert any("only one candidate" in n for n in d["notes"])
     assert _entry(d, "all", 1.0)["accuracy"] == pytest.approx(403 / 10000, abs=1e-12)
@@ -110,7 +110,7 @@ def test_optimize_game24_majority_only_is_its_own_baseline(store_path: str) -> N
 
 def test_optimize_two_runs_compete_on_money(store_path: str) -> None:
     d = _json(store_path, "optimize", COT, DIRECT, "--unit", "money", "--budgets", "1,4,16",
-              "--bootstrap", "50", "--draws", "200")
+              "--n-boot", "50", "--draws", "200")
     assert d["unit"] == "money" and d["baseline"] == f"{COT}:majority"
     assert f"{DIRECT}:majority" in d["candidates"]
     # the grid is the baseline's own mean cost per question (GPT-4 prices), increasing
@@ -118,31 +118,31 @@ def test_optimize_two_runs_compete_on_money(store_path: str) -> None:
 
 
 def test_optimize_counts_run_says_oracle(store_path: str) -> None:
-    code, out = _run(store_path, "optimize", MONKEY, "--budgets", "1,16,256", "--bootstrap",
+    code, out = _run(store_path, "optimize", MONKEY, "--budgets", "1,16,256", "--n-boot",
                      "50")
     assert code == 0, out
     assert "ORACLE" in out and "UPPER BOUND" in out
-    d = _json(store_path, "optimize", MONKEY, "--budgets", "1,16,256", "--bootstrap", "50")
+    d = _json(store_path, "optimize", MONKEY, "--budgets", "1,16,256", "--n-boot", "50")
     assert d["oracle"] and d["candidates"] == ["pass_at_k"]
     assert _entry(d, "all", 1.0)["accuracy"] == pytest.approx(343489 / 1280000, abs=1e-12)
 
 
 def test_plan_budget_target_and_coverage(store_path: str) -> None:
-    d = _json(store_path, "plan", QWEN, "--budget", "2", "--bootstrap", "100")
+    d = _json(store_path, "plan", QWEN, "--budget", "2", "--n-boot", "100")
     assert d["covered"] and d["cost"] <= 2 + 1e-9 and d["mode"] == "budget"
     assert d["ci"][0] <= d["accuracy"] <= d["ci"][1]
     assert sum(b["weight"] for b in d["bins"]) == pytest.approx(1.0)
     reach = d["accuracy"]
-    t = _json(store_path, "plan", QWEN, "--target", f"{reach - 0.01:.4f}", "--bootstrap", "0")
+    t = _json(store_path, "plan", QWEN, "--target", f"{reach - 0.01:.4f}", "--n-boot", "0")
     assert t["covered"] and t["cost"] <= d["cost"] + 1e-9
-    far = _json(store_path, "plan", QWEN, "--budget", "64", "--bootstrap", "0")
+    far = _json(store_path, "plan", QWEN, "--budget", "64", "--n-boot", "0")
     assert not far["covered"] and "beyond what the cache covers" in far["message"]
-    code, out = _run(store_path, "plan", QWEN, "--budget", "64", "--bootstrap", "0")
+    code, out = _run(store_path, "plan", QWEN, "--budget", "64", "--n-boot", "0")
     assert "NOT COVERED" in out
 
 
 def test_plan_mix_and_usage_errors(store_path: str) -> None:
-    d = _json(store_path, "plan", QWEN, "--budget", "4", "--mix", "0,0,0,0,1", "--bootstrap",
+    d = _json(store_path, "plan", QWEN, "--budget", "4", "--mix", "0,0,0,0,1", "--n-boot",
               "0")
     hard = d["bins"][-1]
     assert hard["weight"] == 1.0 and d["accuracy"] == pytest.approx(hard["accuracy"])

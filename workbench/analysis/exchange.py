@@ -475,6 +475,7 @@ def exchange_runs(
     n_boot: int = 2000,
     alpha: float = 0.05,
     rng: RngLike = None,
+    allow_different_datasets: bool = False,
 ) -> ExchangeReport:
     """Run the exchange comparison on two stored runs (the CLI's `workbench exchange`).
 
@@ -485,16 +486,27 @@ def exchange_runs(
     all problems are compared (unpaired). `ratio` defaults to the runs' parameter counts.
     Budgets past the small run's pool are extrapolated per problem with the beta-binomial
     law's posterior (`BetaBinomialLaw.predict_per_problem`) and labelled so.
+
+    Runs on different datasets are refused unless `allow_different_datasets=True`: the gap
+    between, say, MATH and Game of 24 says nothing about model size.
     """
     from workbench.analysis.inputs import bins_for_run, counts_curve, run_counts
     from workbench.analysis.laws import BetaBinomialLaw
 
+    if small.run.dataset != large.run.dataset and not allow_different_datasets:
+        raise ValueError(
+            f"the runs are on different datasets ({small.run_id}: {small.run.dataset!r}, "
+            f"{large.run_id}: {large.run.dataset!r}): the exchange compares two models on the "
+            "same questions; pass `allow_different_datasets=True` to compare them anyway "
+            "(unpaired)"
+        )
     if ratio is None:
         ps, pl = small.run.policy_params, large.run.policy_params
         if not ps or not pl:
             raise ValueError(
                 "`ratio` is needed: the runs do not both record their parameter counts "
-                f"({small.run_id}: {ps}, {large.run_id}: {pl}); pass --ratio M"
+                f"({small.run_id}: {ps}, {large.run_id}: {pl}); give the ratio M of their "
+                "parameter counts"
             )
         ratio = float(pl) / float(ps)
     gen = np.random.default_rng(rng)

@@ -77,7 +77,7 @@ def bins_for_run(
         if data.pool is None:
             raise StrategyError(
                 f"predicted bins need per-sample verifier scores, but run {data.run_id!r} holds "
-                f"{data.holds()}; use --kind oracle"
+                f"{data.holds()}; use --bins oracle"
             )
         ids, score = mean_scores(data.pool)
         return predicted_bins(ids, score, n_bins=n_bins, verifier=data.verifier)

@@ -24,3 +24,19 @@ AGGREGATIONS = ("last", "min", "prod", "mean")
 
 SNELL_R = (0.16, 0.79, 22.0)
 """workbench.analysis.SNELL_R: the R = D_inf / D_pre values of Snell et al. (2024)"""
+
+STRATEGY_PARAMS: dict[str, tuple[tuple[str, object], ...]] = {
+    "beam": (("width", 4), ("draws", 1000), ("max_depth", None)),
+    "best_of_n": (),
+    "bfs": (("select", "top"), ("max_depth", None)),
+    "dvts": (("width", 4), ("draws", 1000), ("max_depth", None)),
+    "lookahead": (("width", 4), ("depth", 1), ("draws", 1000), ("max_depth", None)),
+    "majority": (("draws", 1000), ("enumeration_limit", 65536)),
+    "pass_at_attempts": (),
+    "pass_at_k": (),
+    "revisions": (("ratio", 4), ("select", "majority"), ("draws", 1000)),
+    "weighted_bon": (("draws", 1000), ("transform", "none"), ("enumeration_limit", None)),
+}
+"""Each strategy's hyper-parameters and defaults, as `simulate --params KEY=VALUE` sets them
+(the signature of workbench.engine.STRATEGIES[name] less n_jobs, progress and estimator, which
+the CLI sets from --n-jobs, its progress bars and --estimator)."""

@@ -40,6 +40,14 @@ def store_option(f: F) -> F:
     )(f)
 
 
+def confidence_option(f: F) -> F:
+    """--confidence LEVEL (parameter `confidence`): the level of every interval a command prints."""
+    return click.option(
+        "--confidence", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95,
+        show_default=True, help="Confidence level of the intervals.",
+    )(f)
+
+
 def json_option(f: F | None = None, /, *,
                 help: str = "Print JSON instead of tables.") -> Any:
     """--json flag (parameter `as_json`); `@json_option` or `@json_option(help="...")`."""
@@ -76,6 +84,22 @@ def interrupted() -> tuple[str, int]:
                 "only the summary was cut short"), 0
     return (f"aborted; the change already committed to {where} is kept, "
             "the rest of the command did not run"), 1
+
+
+class SuggestChoice(click.Choice):  # type: ignore[type-arg]
+    """A `click.Choice` whose error adds "did you mean" for a near miss (difflib)."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as exc:
+            import difflib
+
+            close = difflib.get_close_matches(str(value), [str(c) for c in self.choices], n=1)
+            if close:
+                exc.message = f"{exc.message.rstrip('.')}; did you mean {close[0]!r}?"
+            raise
 
 
 # -- parsing -----------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import click
 
 from workbench.cli._choices import LAW_NAMES, SNELL_R, UNITS
 from workbench.cli._common import (
+    confidence_option,
     echo_frame,
     echo_json,
     floats,
@@ -30,7 +31,7 @@ from workbench.cli._common import (
     progress_hook,
     store_option,
 )
-from workbench.errors import DegenerateBinWarning
+from workbench.errors import DegenerateBinWarning, FitError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -39,8 +40,8 @@ if TYPE_CHECKING:
 # -- bins --------------------------------------------------------------------------------------
 @click.command("bins")
 @click.argument("run")
-@click.option("--kind", type=click.Choice(["oracle", "predicted", "absolute"]), default="oracle",
-              show_default=True,
+@click.option("--bins", "kind", type=click.Choice(["oracle", "predicted", "absolute"]),
+              default="oracle", show_default=True,
               help="oracle: pass@1 quantiles; predicted: mean verifier score quantiles (no gold); "
                    "absolute: --edges thresholds.")
 @click.option("--n-bins", type=click.IntRange(min=1), default=5, show_default=True)
@@ -60,8 +61,8 @@ def bins(run: str, kind: str, n_bins: int, edges: str | None, statistic: str,
     \b
     Examples:
       workbench bins sampling-ceilings/math500-llama-3.2-1b
-      workbench bins RUN --kind predicted --verifier math-shepherd-mistral-7b-prm
-      workbench bins RUN --kind absolute --edges 0,0.1,0.5,0.9,1
+      workbench bins RUN --bins predicted --verifier math-shepherd-mistral-7b-prm
+      workbench bins RUN --bins absolute --edges 0,0.1,0.5,0.9,1
     """
     from workbench.analysis.inputs import bins_for_run
     from workbench.engine import load_run_data
@@ -94,16 +95,15 @@ def bins(run: str, kind: str, n_bins: int, edges: str | None, statistic: str,
 @click.option("--ci", "ci_method", type=click.Choice(["wald", "profile"]), default="wald",
               show_default=True, help="Parameter intervals: Wald (working scale) or profile "
               "likelihood.")
-@click.option("--bootstrap", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--n-boot", "bootstrap", type=click.IntRange(min=0), default=0, show_default=True,
               help="Refit on this many problem resamples for prediction intervals (0: delta "
                    "method).")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True),
-              default=0.05, show_default=True)
+@confidence_option
 @click.option("--seed", type=int, default=0, show_default=True)
 @store_option
 @json_option
-def fit(run: str, law_name: str, extrapolate: str, ci_method: str, bootstrap: int, alpha: float,
-        seed: int, store_path: Path | None, as_json: bool) -> None:
+def fit(run: str, law_name: str, extrapolate: str, ci_method: str, bootstrap: int,
+        confidence: float, seed: int, store_path: Path | None, as_json: bool) -> None:
     """Fit scaling laws to RUN: parameters with CIs, AIC, predictions past the pool.
 
     \b
@@ -120,8 +120,14 @@ def fit(run: str, law_name: str, extrapolate: str, ci_method: str, bootstrap: in
     ks = floats(extrapolate, "--extrapolate")
     with open_store(store_path) as store:
         data = load_run_data(store, run)
-    fits = fit_run(data, laws, extrapolate=ks, ci_method=ci_method, alpha=alpha,
+    fits = fit_run(data, laws, extrapolate=ks, ci_method=ci_method, alpha=1 - confidence,
                    bootstrap=bootstrap, rng=seed)
+    if all(f.model is None for f in fits):
+        laws_by_reason: dict[str, list[str]] = {}
+        for f in fits:
+            laws_by_reason.setdefault(str(f.error), []).append(f.law)
+        reasons = "; ".join(f"{', '.join(laws)}: {why}" for why, laws in laws_by_reason.items())
+        raise FitError(f"nothing fitted on {run}: {reasons}")
     table = aic_table(fits)
     if as_json:
         echo_json({"run": run, "fits": [f.to_dict() for f in fits],
@@ -142,7 +148,7 @@ def fit(run: str, law_name: str, extrapolate: str, ci_method: str, bootstrap: in
             echo_frame(pred)
             if f.law in ("coverage", "saturating") and not bootstrap:
                 click.echo("note: the points of one curve are correlated; the delta interval "
-                           "treats them as independent and is too narrow. Use --bootstrap N.")
+                           "treats them as independent and is too narrow. Use --n-boot N.")
     if table is not None:
         click.echo("\n== model choice (AIC, same data)")
         echo_frame(table)
@@ -156,18 +162,20 @@ def fit(run: str, law_name: str, extrapolate: str, ci_method: str, bootstrap: in
               help="M = large / small parameters (default: from the runs' parameter counts).")
 @click.option("--r", "r_text", default=",".join(f"{r:g}" for r in SNELL_R), show_default=True,
               help="R = D_inf / D_pre values (comma-separated).")
-@click.option("--kind", type=click.Choice(["oracle", "predicted"]), default="oracle",
+@click.option("--bins", "kind", type=click.Choice(["oracle", "predicted"]), default="oracle",
               show_default=True, help="Difficulty bins of the SMALL model.")
 @click.option("--n-bins", type=click.IntRange(min=1), default=5, show_default=True)
 @click.option("--n-boot", type=click.IntRange(min=100), default=2000, show_default=True)
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True),
-              default=0.05, show_default=True)
+@confidence_option
+@click.option("--allow-different-datasets", "allow_different", is_flag=True,
+              help="Compare runs on different datasets anyway (unpaired; the answer then mixes "
+                   "model size with question difficulty).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @store_option
 @json_option
 def exchange(small_run: str, large_run: str, ratio: float | None, r_text: str, kind: str,
-             n_bins: int, n_boot: int, alpha: float, seed: int, store_path: Path | None,
-             as_json: bool) -> None:
+             n_bins: int, n_boot: int, confidence: float, allow_different: bool, seed: int,
+             store_path: Path | None, as_json: bool) -> None:
     """Small model + test-time compute vs a larger model used once (Snell et al. 2024, sec. 7).
 
     At each R the small model gets X = M + 3(M-1)/R generations per question (equal total
@@ -189,7 +197,12 @@ def exchange(small_run: str, large_run: str, ratio: float | None, r_text: str, k
         small = load_run_data(store, small_run)
         large = load_run_data(store, large_run)
     report = exchange_runs(small, large, ratio=ratio, r_values=rs, kind=kind, n_bins=n_bins,
-                           n_boot=n_boot, alpha=alpha, rng=seed)
+                           n_boot=n_boot, alpha=1 - confidence, rng=seed,
+                           allow_different_datasets=allow_different)
+    if small.run.dataset != large.run.dataset:
+        click.echo(f"warning: different datasets ({small.run.dataset} vs {large.run.dataset}), "
+                   "compared unpaired as asked: the difference mixes model size with question "
+                   "difficulty", err=True)
     if as_json:
         echo_json(report.to_dict())
         return
@@ -238,7 +251,7 @@ def _policy_options(f: Callable[..., Any]) -> Callable[..., Any]:
                           "the first run's smallest pool)."),
         click.option("--folds", type=click.IntRange(2, None), default=2, show_default=True,
                      help="K of the K-fold cross-fitting of the strategy choice."),
-        click.option("--bootstrap", "n_resamples", type=click.IntRange(0, None), default=1000,
+        click.option("--n-boot", "n_resamples", type=click.IntRange(0, None), default=1000,
                      show_default=True, help="Bootstrap replicates over problems (0: none)."),
         click.option("--seed", type=int, default=0, show_default=True),
         click.option("--draws", type=click.IntRange(1, None), default=1000, show_default=True,

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from workbench.cli._common import progress_bar
+from workbench.cli._common import echo_json, json_option, progress_bar
 
 
 class _Bars:
@@ -43,7 +43,10 @@ class _Bars:
               help="Where the journals live (default: <out>.work). Rerun to resume.")
 @click.option("--dry-run", is_flag=True, help="Validate the config, print the plan, send nothing.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def collect(config: Path, workdir: Path | None, dry_run: bool, quiet: bool) -> None:
+@json_option(help="Print JSON (the plan with --dry-run; else the runs written and the counts); "
+                  "no progress bars.")
+def collect(config: Path, workdir: Path | None, dry_run: bool, quiet: bool,
+            as_json: bool) -> None:
     """Sample, score and cache a run from an OpenAI-compatible endpoint (resumable).
 
     CONFIG is a TOML file (see `workbench/collect/config.py` and cached_runs/*/collect.toml).
@@ -59,6 +62,11 @@ def collect(config: Path, workdir: Path | None, dry_run: bool, quiet: bool) -> N
         from dataclasses import replace
 
         cfg = replace(cfg, workdir=str(workdir))
+    if dry_run and as_json:
+        echo_json({"config": str(config), "valid": True, "fingerprint": cfg.fingerprint(),
+                   "stages": [{"name": s.name, "units": s.total} for s in plan(cfg)],
+                   "workdir": str(cfg.workdir_path())})
+        return
     if dry_run:
         click.echo(f"config {config}: valid (fingerprint {cfg.fingerprint()})")
         for stage in plan(cfg):
@@ -66,11 +74,18 @@ def collect(config: Path, workdir: Path | None, dry_run: bool, quiet: bool) -> N
             click.echo(f"  {stage.name:<28} {size}")
         click.echo(f"work directory: {cfg.workdir_path()}")
         return
-    bars = _Bars(enabled=not quiet)
+    bars = _Bars(enabled=not (quiet or as_json))
     try:
         result = run_collection(cfg, progress=bars)
     finally:
         bars.close()
+    if as_json:
+        echo_json({"runs": [{"run_id": r, "dir": str(p)}
+                            for r, p in zip(result.run_ids, result.run_dirs, strict=True)],
+                   "new_units": result.new_units, "requests": result.requests,
+                   "retries": result.retries, "seconds": round(result.elapsed_s, 1),
+                   "units": result.units, "judge_fallbacks": result.judge_fallbacks})
+        return
     for run_id, path in zip(result.run_ids, result.run_dirs, strict=True):
         click.echo(f"wrote run {run_id} -> {path}")
     click.echo(

@@ -143,7 +143,7 @@ def datasets_verify(name: str | None, as_json: bool) -> None:
 
     \b
     Example:
-      WORKBENCH_DATA_MIRROR=../shared/data workbench datasets verify
+      WORKBENCH_DATA_MIRROR=/path/to/mirror workbench datasets verify
     """
     names = [get_dataset(name).name] if name else list(DATASETS)
     reports = []
@@ -215,7 +215,9 @@ def _report_ingest(results: Sequence[IngestResult]) -> None:
               help="Ingest every registered dataset and this project's own runs (cached_runs/).")
 @store_option
 @click.option("--replace", is_flag=True, help="Replace stored runs whose content differs.")
-def ingest(source: str | None, defaults: bool, store_path: Path | None, replace: bool) -> None:
+@json_option(help="Print JSON (each run: id, created, content hash; the store) instead of text.")
+def ingest(source: str | None, defaults: bool, store_path: Path | None, replace: bool,
+           as_json: bool) -> None:
     """Load runs into the store: a registered dataset, a user file/folder, or all defaults.
 
     A user file or folder may be a canonical run (what `workbench export` writes),
@@ -263,6 +265,11 @@ def ingest(source: str | None, defaults: bool, store_path: Path | None, replace:
         with progress_bar(total=len(bundles), desc="ingest", unit="run") as bar:
             results = store.ingest_many(bundles, replace=replace, progress=lambda _: bar.update())
         where = store.path
+    if as_json:
+        echo_json({"store": str(where), "runs": [
+            {"run_id": r.run_id, "created": r.created, "content_hash": r.content_hash}
+            for r in results]})
+        return
     _report_ingest(results)
     created = sum(r.created for r in results)
     click.echo(f"{created} run(s) created, {len(results) - created} already present in {where}")

@@ -7,6 +7,7 @@ only on a terminal, never with --json.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import json
 import math
@@ -16,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from workbench.cli._choices import AGGREGATIONS, STRATEGY_NAMES, UNITS
+from workbench.cli._choices import AGGREGATIONS, STRATEGY_NAMES, STRATEGY_PARAMS, UNITS
 from workbench.cli._common import (
+    SuggestChoice,
     echo_json,
     ints,
     json_option,
@@ -84,16 +86,38 @@ def _prices(path: Path | None, price_in: float | None, price_out: float | None) 
     return None if price_in is None else {"input_per_1k": price_in, "output_per_1k": price_out}
 
 
-def _param_counts(items: tuple[str, ...]) -> tuple[float | None, float | None]:
-    counts = _pairs(items, "--params")
-    unknown = sorted(set(counts) - {"policy", "verifier"})
-    if unknown:
-        raise click.BadParameter(f"unknown keys {unknown}: use policy=... and verifier=...",
-                                 param_hint="--params")
-    for k, v in counts.items():
-        if not isinstance(v, int | float):
-            raise click.BadParameter(f"{k}={v!r} is not a number", param_hint="--params")
-    return counts.get("policy"), counts.get("verifier")
+def _strategy_params(items: tuple[str, ...], strategy: str) -> dict[str, Any]:
+    """--params KEY=VALUE for `strategy`, checked against its parameters (with did-you-mean)."""
+    params = _pairs(items, "--params")
+    accepted = [name for name, _ in STRATEGY_PARAMS[strategy]]
+    for key in params:
+        if key in accepted:
+            continue
+        if key in ("policy", "verifier"):
+            hint = f"parameter counts moved to --{key}-params"
+        else:
+            close = difflib.get_close_matches(key, accepted, n=1)
+            hint = f"did you mean {close[0]}?" if close else "see `workbench simulate --help`"
+        known = ", ".join(accepted) or "none"
+        raise click.BadParameter(f"{strategy} has no parameter {key!r} ({hint}); its "
+                                 f"parameters: {known}", param_hint="--params")
+    return params
+
+
+def _strategy_help() -> str:
+    """The epilog of `simulate --help`: every strategy with its --params and defaults."""
+    lines = ["\b", "Strategies and their --params (defaults):"]
+    for name, params in STRATEGY_PARAMS.items():
+        text = ", ".join(f"{k}={v}" for k, v in params) or "(none)"
+        lines.append(f"  {name:<17} {text}")
+    return "\n".join(lines)
+
+
+def _n_jobs(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    if value == 0:
+        raise click.BadParameter("must be a positive number of workers, or -1 for every core "
+                                 "(joblib's convention); got 0")
+    return value
 
 
 def _num(x: float) -> float | None:
@@ -155,10 +179,10 @@ def _table(rows: list[dict[str, Any]], level: float | None) -> str:
     return text_table(headers, cells, right=[h != "estimator" for h in headers])
 
 
-@click.command("simulate")
+@click.command("simulate", epilog=_strategy_help())
 @click.argument("run")
 @click.option("--strategy", "strategy_name", required=True,
-              type=click.Choice(STRATEGY_NAMES), help="Strategy to replay on the cache.")
+              type=SuggestChoice(STRATEGY_NAMES), help="Strategy to replay on the cache.")
 @click.option("--verifier", default=None,
               help="Verifier whose scores rank samples (default: the run's only verifier).")
 @click.option("--agg", type=click.Choice(AGGREGATIONS), default="last", show_default=True,
@@ -166,12 +190,14 @@ def _table(rows: list[dict[str, Any]], level: float | None) -> str:
 @click.option("--budgets", default=None,
               help="Budgets N in generations, e.g. 1,2,4,8 (default: powers of two up to the "
                    "smallest pool).")
-@click.option("--param", "strategy_params", multiple=True, metavar="KEY=VALUE",
-              help="Strategy hyper-parameter, e.g. --param width=4 (repeatable).")
-@click.option("--bootstrap", "n_resamples", type=click.IntRange(min=0), default=2000,
+@click.option("--params", "strategy_params", multiple=True, metavar="KEY=VALUE",
+              help="Strategy hyper-parameter, e.g. --params width=4 (repeatable; each "
+                   "strategy's are listed below).")
+@click.option("--n-boot", "n_resamples", type=click.IntRange(min=0), default=2000,
               show_default=True, help="Bootstrap resamples over problems (0: no CI).")
-@click.option("--ci", "ci_method", type=click.Choice(["BCa", "percentile", "basic"]),
-              default="BCa", show_default=True)
+@click.option("--ci", "ci_method", type=click.Choice(["percentile", "BCa", "basic"]),
+              default="percentile", show_default=True,
+              help="Bootstrap interval (percentile, as in reports, optimize and exchange).")
 @click.option("--confidence", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=0.95, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True,
@@ -191,18 +217,20 @@ def _table(rows: list[dict[str, Any]], level: float | None) -> str:
               help="Price per 1,000 prompt tokens (with --price-out).")
 @click.option("--price-out", type=click.FloatRange(min=0), default=None,
               help="Price per 1,000 generated tokens (with --price-in).")
-@click.option("--params", "param_counts", multiple=True, metavar="policy=N|verifier=N",
-              help="Parameter counts for FLOPs, overriding the run's (repeatable).")
-@click.option("--n-jobs", type=int, default=1, show_default=True,
-              help="Parallel workers for Monte-Carlo blocks (joblib).")
+@click.option("--policy-params", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Policy model's parameter count for FLOPs, e.g. 7.6e9 (default: the run's).")
+@click.option("--verifier-params", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Verifier's parameter count for FLOPs (default: the run's).")
+@click.option("--n-jobs", type=int, default=1, show_default=True, callback=_n_jobs,
+              help="Parallel workers for Monte-Carlo blocks (joblib: -1 = every core).")
 @store_option
 @json_option
 def simulate_command(
     run: str, strategy_name: str, verifier: str | None, agg: str, budgets: str | None,
     strategy_params: tuple[str, ...], n_resamples: int, ci_method: str, confidence: float,
     seed: int, draws: int | None, estimator: str, replace: bool, prices_path: Path | None,
-    price_in: float | None, price_out: float | None, param_counts: tuple[str, ...],
-    n_jobs: int, store_path: Path | None, as_json: bool,
+    price_in: float | None, price_out: float | None, policy_params: float | None,
+    verifier_params: float | None, n_jobs: int, store_path: Path | None, as_json: bool,
 ) -> None:
     """Accuracy of a strategy on RUN at each budget, with a bootstrap CI and its cost.
 
@@ -211,9 +239,9 @@ def simulate_command(
       workbench simulate tot-game24/gpt-4-cot --strategy pass_at_k --budgets 1,10,100
       workbench simulate qwen25-math-rm/math-cot-100 --strategy best_of_n --budgets 1,2,4,8
       workbench simulate RUN --strategy majority --budgets 1,4,16 --json
-      workbench simulate RUN --strategy weighted_bon --param transform=sigmoid
+      workbench simulate RUN --strategy weighted_bon --params transform=sigmoid
       workbench simulate RUN --strategy majority --estimator montecarlo --draws 4000
-      workbench simulate RUN --strategy beam --param width=4 --budgets 4,16
+      workbench simulate RUN --strategy beam --params width=4 --budgets 4,16
     """
     import numpy as np
 
@@ -225,9 +253,8 @@ def simulate_command(
         simulate,
     )
 
-    policy_params, verifier_params = _param_counts(param_counts)
     prices = _prices(prices_path, price_in, price_out)
-    params = _pairs(strategy_params, "--param")
+    params = _strategy_params(strategy_params, strategy_name)
     accepted = inspect.signature(STRATEGIES[strategy_name].__init__).parameters
     if draws is not None and "draws" in accepted:  # exact strategies take no draws
         params["draws"] = draws

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from workbench.cli._common import open_store, progress_bar, store_option
+from workbench.cli._common import echo_json, json_option, open_store, progress_bar, store_option
 
 if TYPE_CHECKING:  # the report stack (altair, scipy) is imported inside the commands
     from workbench.analysis.settings import Settings
@@ -51,7 +51,7 @@ def _settings(seed: int, bootstrap: int | None, quick: bool) -> Settings:
     settings = Settings.quick(seed) if quick else Settings(seed=seed)
     if bootstrap is not None:
         if bootstrap < 100:
-            raise click.BadParameter("must be at least 100", param_hint="--bootstrap")
+            raise click.BadParameter("must be at least 100", param_hint="--n-boot")
         settings = replace(settings, n_boot=bootstrap, policy_boot=max(100, bootstrap // 2))
     return settings
 
@@ -85,12 +85,14 @@ def _report_options(f: Callable[..., object]) -> Callable[..., object]:
         store_option,
         click.option("--seed", type=int, default=0, show_default=True,
                      help="Root seed of every random step (results are reproducible)."),
-        click.option("--bootstrap", type=int, default=None,
+        click.option("--n-boot", "bootstrap", type=int, default=None,
                      help="Bootstrap resamples per curve (default 2000; --quick 200)."),
         click.option("--quick", is_flag=True,
                      help="Small bootstrap and Monte-Carlo sizes: a fast preview."),
         click.option("--png", is_flag=True, help="Also write every chart as PNG (vl-convert)."),
         click.option("--svg", is_flag=True, help="Also write every chart as SVG (vl-convert)."),
+        json_option(help="Print a JSON summary (report path, charts, images, notes) instead of "
+                         "text."),
     ]):
         f = opt(f)
     return f
@@ -101,7 +103,7 @@ def _report_options(f: Callable[..., object]) -> Callable[..., object]:
               show_default=True, help="Where to write the HTML report.")
 @_report_options
 def demo(out: Path, store_path: Path | None, seed: int, bootstrap: int | None, quick: bool,
-         png: bool, svg: bool) -> None:
+         png: bool, svg: bool, as_json: bool) -> None:
     """The main job on the default real data, in one command.
 
     Ingests the registered datasets (and this project's own runs under cached_runs/) if the
@@ -113,7 +115,7 @@ def demo(out: Path, store_path: Path | None, seed: int, bootstrap: int | None, q
     Examples:
       workbench demo
       workbench demo --quick --out /tmp/demo.html
-      WORKBENCH_DATA_MIRROR=../shared/data workbench demo --png
+      WORKBENCH_DATA_MIRROR=/path/to/mirror workbench demo --png
     """
     from workbench.analysis.demo import DEMO_STEPS, run_demo
     from workbench.analysis.ingest import OWN_RUNS_DIR, own_run_dirs
@@ -127,6 +129,12 @@ def demo(out: Path, store_path: Path | None, seed: int, bootstrap: int | None, q
             step("write the report")
             report = demo_report(result)
             images = _write(report, out, png, svg)
+    if as_json:
+        echo_json({"report": str(out), "charts": len(report.charts),
+                   "images": [str(p) for p in images], "store": result.store_path,
+                   "created": list(result.created), "summary": result.summary(),
+                   "seconds": round(time.perf_counter() - start, 1)})
+        return
     click.echo("workbench demo: test-time compute on cached real generations")
     if result.created:
         click.echo(f"ingested {len(result.created)} run(s) into {result.store_path}")
@@ -147,7 +155,8 @@ def demo(out: Path, store_path: Path | None, seed: int, bootstrap: int | None, q
                    "third-party registered data).")
 @_report_options
 def report(run_id: str, out: Path | None, examples: bool | None, store_path: Path | None,
-           seed: int, bootstrap: int | None, quick: bool, png: bool, svg: bool) -> None:
+           seed: int, bootstrap: int | None, quick: bool, png: bool, svg: bool,
+           as_json: bool) -> None:
     """A self-contained HTML report on one stored run.
 
     Data summary and provenance, difficulty bins, accuracy-vs-budget curves per strategy with
@@ -173,6 +182,11 @@ def report(run_id: str, out: Path | None, examples: bool | None, store_path: Pat
             step("write the report")
             rep = run_report(analysis, seconds=time.perf_counter() - start)
             images = _write(rep, target, png, svg)
+    if as_json:
+        echo_json({"run": run_id, "report": str(target), "charts": len(rep.charts),
+                   "images": [str(p) for p in images], "notes": list(analysis.notes),
+                   "seconds": round(time.perf_counter() - start, 1)})
+        return
     click.echo(f"report: {target} ({len(rep.charts)} charts; opens offline)")
     if images:
         click.echo(f"images: {len(images)} files in {images[0].parent}")

@@ -11,16 +11,14 @@ answer) is its own answer, graded by its own `is_correct`.
 When is a short chain finished? A chain can end before a given number of attempts because the
 cache is truncated (the attempts were never generated: later slots are unknown) or because the
 generator stopped on its own. A chain is `stopped` (finished as recorded; later revision slots
-keep its last answer) when
+keep its last answer) when the run's sampler records a stopping rule with ``max_iters``
+(Reflexion: 10) and the chain holds fewer attempts than that: the generator itself decided to
+stop (Reflexion stops when the model's own unit tests pass, even if the real tests then fail).
 
-* its last attempt is graded correct: it stopped at success (Reflexion's chains never continue
-  after a recorded success); or
-* the run's sampler records a stopping rule with ``max_iters`` (Reflexion: 10) and the chain
-  holds fewer attempts than that: the generator itself decided to stop (Reflexion stops when
-  the model's own unit tests pass, even if the real tests then fail).
-
-A chain that is not stopped and is shorter than what a strategy needs makes that strategy
-refuse with a clear error rather than guess.
+The gold grade of the last attempt plays NO part: deciding from it whether a short chain is
+padded (its answer standing for later revisions) or refused would let the answer key choose
+which chains count. A chain that is not stopped and is shorter than what a strategy needs makes
+that strategy refuse with a clear error rather than guess.
 
 >>> from workbench.store.records import Sample
 >>> chains = ChainData.from_records("demo", [
@@ -28,8 +26,8 @@ refuse with a clear error rather than guess.
 ...     Sample("p", 1, answer_key="4", is_correct=True, chain_id=0, revision_idx=1),
 ...     Sample("p", 2, answer_key="4", is_correct=True, chain_id=1, revision_idx=0)])
 >>> c = chains.problem("p")
->>> c.length.tolist(), c.stopped.tolist(), c.answer.tolist()
-([2, 1], [True, True], [[0, 1], [1, -1]])
+>>> c.length.tolist(), c.stopped.tolist(), c.answer.tolist()   # no max_iters: none stopped
+([2, 1], [False, False], [[0, 1], [1, -1]])
 """
 
 from __future__ import annotations
@@ -247,10 +245,8 @@ def _build_problem(
         answer[ci, : len(rows)] = [codes.code(columns["answer_key"][i]) for i in rows]
     answer_correct = codes.correctness(answer, correct)
     length = np.array(lengths, dtype=np.int64)
-    last = correct[np.arange(c), length - 1]
-    stopped = last == 1.0
-    if max_iters is not None:
-        stopped |= length < max_iters
+    # never from the gold grade: a chain is finished by the generator's recorded rule only
+    stopped = (length < max_iters) if max_iters is not None else np.zeros(c, dtype=bool)
     return ProblemChains(
         problem_id=pid, chain_ids=np.array(chain_ids, dtype=object), length=length,
         stopped=stopped, sample_idx=sample_idx, answer=answer, answer_keys=tuple(codes.keys),
@@ -280,7 +276,8 @@ def first_attempts(chains: ProblemChains, k: int, strategy: str) -> Slots:
 
     >>> from workbench.store.records import Sample
     >>> c = ChainData.from_records("d", [Sample("p", 0, answer_key="7", is_correct=True,
-    ...                                          chain_id=0, revision_idx=0)]).problem("p")
+    ...                                          chain_id=0, revision_idx=0)],
+    ...                            max_iters=3).problem("p")
     >>> s = first_attempts(c, 3, "demo")
     >>> s.answer.tolist(), s.generated.tolist()
     ([[0, 0, 0]], [[True, False, False]])
@@ -292,10 +289,9 @@ def first_attempts(chains: ProblemChains, k: int, strategy: str) -> Slots:
         i = int(short[0])
         raise StrategyError(
             f"{strategy} needs {k} attempts per chain, but problem {chains.problem_id!r} chain "
-            f"{chains.chain_ids[i]!r} holds {chains.length[i]} and did not stop (its last "
-            f"attempt is not graded correct, and the run records no `max_iters` it stopped "
-            f"under): the cache is truncated there; use at most {int(chains.length.min())} "
-            "attempts"
+            f"{chains.chain_ids[i]!r} holds {chains.length[i]} and did not stop (the run "
+            f"records no `max_iters` stopping rule it stopped under): the cache is truncated "
+            f"there; use at most {int(chains.length.min())} attempts"
         )
     c = chains.n_chains
     pos = np.minimum(np.arange(k)[None, :], (chains.length - 1)[:, None])  # pad with the last

@@ -3,9 +3,13 @@
 * generations: samples generated per question (the budget N for sampling strategies);
 * tokens: generated (output) tokens, from the cached per-sample counts;
 * FLOPs: ``2 x parameters x tokens`` (the forward-pass rule of Kaplan et al. 2020, used for
-  inference by Snell et al. 2024, section 7) for the policy over the tokens it generates, plus,
-  when a verifier scores the samples, for the verifier over the tokens it reads (each sample's
-  prompt and output);
+  inference by Snell et al. 2024, section 7), charged the SAME way to both models: each runs a
+  forward pass over every token it processes, prompt AND output. The policy processes each
+  generation's prompt and its output tokens; a verifier that scores the samples reads each
+  sample's prompt and output. (A revision's prompt holds the earlier attempts, so sequential
+  revisions pay for their growing context; tree nodes carry no question prompt, so in a tree
+  both models are charged the solution prefix of each generated node, prompt excluded.)
+  Unknown prompt tokens make FLOPs unknown (NaN), never silently output-only;
 * money: ``(prompt tokens x input price + output tokens x output price) / 1000`` per generation,
   from a price table; each generation is billed its prompt (no prompt caching). Verifier
   compute is not priced (it runs on the user's hardware); it is in the FLOPs.
@@ -17,8 +21,8 @@ given explicitly; prices from the argument, else `Run.meta["price_per_1k_tokens"
 >>> model = CostModel(policy_params=1e9, price_input_per_1k=0.5, price_output_per_1k=1.0)
 >>> c = model.cost(np.array([1.0, 4.0]), output_tokens=np.array([100.0, 400.0]),
 ...                prompt_tokens=np.array([50.0, 200.0]))
->>> c.flops.tolist(), c.money.tolist()
-([200000000000.0, 800000000000.0], [0.125, 0.5])
+>>> c.flops.tolist(), c.money.tolist()   # 2 x 1e9 x (prompt + output tokens)
+([300000000000.0, 1200000000000.0], [0.125, 0.5])
 """
 
 from __future__ import annotations
@@ -123,16 +127,20 @@ class CostModel:
         output_tokens: np.ndarray,
         prompt_tokens: np.ndarray,
         verified_tokens: np.ndarray | None = None,
+        policy_tokens: np.ndarray | None = None,
     ) -> Cost:
         """A `Cost` from mean per-question quantities at each budget (all (B,) arrays).
 
-        `verified_tokens` are the tokens the verifier reads (None: no verifier used).
+        `verified_tokens` are the tokens the verifier reads (None: no verifier used);
+        `policy_tokens` the tokens the policy processes (default: prompt + output tokens).
         """
         gen = np.asarray(generations, dtype=float)
         out = np.asarray(output_tokens, dtype=float)
         inp = np.asarray(prompt_tokens, dtype=float)
         nan = np.full_like(gen, np.nan)
-        flops = nan if self.policy_params is None else 2.0 * self.policy_params * out
+        processed = (out + inp if policy_tokens is None
+                     else np.asarray(policy_tokens, dtype=float))
+        flops = nan if self.policy_params is None else 2.0 * self.policy_params * processed
         if verified_tokens is not None:
             vt = np.asarray(verified_tokens, dtype=float)
             flops = flops + (nan if self.verifier_params is None

@@ -48,8 +48,9 @@ class Draws:
     """Mutable state of R Monte-Carlo draws of one search on one problem.
 
     `ok[r]` turns False when draw r needs a node the cache cannot provide; `counts`/`sums`
-    hold the weighted best-of-N tallies per answer id; costs count generated nodes, their
-    tokens, and the tokens a verifier reads to score them (each node's whole prefix).
+    hold the weighted best-of-N tallies per answer id and `finals` how many candidates have
+    joined the final pool; costs count generated nodes, their tokens, and the tokens a verifier
+    reads to score them (each node's whole prefix).
     """
 
     ok: np.ndarray
@@ -58,6 +59,7 @@ class Draws:
     verified: np.ndarray
     counts: np.ndarray
     sums: np.ndarray
+    finals: np.ndarray
     resampled: bool = False
 
     @classmethod
@@ -70,6 +72,7 @@ class Draws:
             verified=np.zeros(draws),
             counts=np.zeros((draws, a), dtype=np.int64),
             sums=np.zeros((draws, a)),
+            finals=np.zeros(draws, dtype=np.int64),
         )
 
     def charge(self, nodes: np.ndarray, made: np.ndarray, tree: ProblemTree) -> None:
@@ -140,18 +143,31 @@ def top_k(
     return order, chosen
 
 
-def finish(tree: ProblemTree, nodes: np.ndarray, mask: np.ndarray, state: Draws) -> None:
-    """Add the masked nodes (terminals, or anything at the depth limit) to the final vote.
+def finish(tree: ProblemTree, nodes: np.ndarray, mask: np.ndarray, state: Draws, *,
+           cap: int | None = None, rng: np.random.Generator | None = None) -> None:
+    """Add the masked nodes (terminals, or anything at the depth limit) to the final pool.
 
-    Non-terminal nodes carry no answer and add nothing; a terminal adds its score to its answer.
+    Non-terminal nodes carry no answer and add nothing to the vote (they still take a place in
+    the pool); a terminal adds its score to its answer. With `cap`, a draw's pool stops at
+    `cap` candidates: the first to finish are kept (search-and-learn's default,
+    ``sort_completed=False``), and among candidates finishing at the same step a uniformly
+    random subset fills the places left (they come in no meaningful order).
     """
+    r = state.ok.shape[0]
+    flat = mask.reshape(r, -1)
+    if cap is not None:
+        assert rng is not None
+        keys = np.where(flat, rng.random(flat.shape), 2.0)
+        rank = np.argsort(np.argsort(keys, axis=1), axis=1)  # random order, masked ones first
+        flat = flat & (rank < (cap - state.finals)[:, None])
+        mask = flat.reshape(mask.shape)
+    state.finals += flat.sum(axis=1)
     nodes = np.where(mask, nodes, tree.root)
     ans = tree.answer[nodes]
     use = mask & (ans >= 0)
-    r = np.broadcast_to(np.arange(state.ok.shape[0]).reshape(-1, *([1] * (nodes.ndim - 1))),
-                        nodes.shape)
-    np.add.at(state.sums, (r[use], ans[use]), tree.score[nodes[use]])
-    np.add.at(state.counts, (r[use], ans[use]), 1)
+    rows = np.broadcast_to(np.arange(r).reshape(-1, *([1] * (nodes.ndim - 1))), nodes.shape)
+    np.add.at(state.sums, (rows[use], ans[use]), tree.score[nodes[use]])
+    np.add.at(state.counts, (rows[use], ans[use]), 1)
 
 
 def weighted_outcome(tree: ProblemTree, state: Draws) -> np.ndarray:
@@ -244,14 +260,19 @@ def check_int(value: Any, name: str, *, minimum: int) -> int:
     return int(value)
 
 
-def check_budgets(budgets: Sequence[int], width: int, strategy: str) -> np.ndarray:
-    """Budgets N must be positive integers and multiples of the width M (N/M beams)."""
+def check_budgets(budgets: Sequence[int], width: int, strategy: str, *,
+                  per_beam: int = 1) -> np.ndarray:
+    """Budgets must be positive integers and multiples of the width M (N/M beams), times
+    `per_beam` generations per candidate (lookahead's k + 1)."""
     out = check_budget_values(budgets)
+    step = width * per_beam
     for n in out.tolist():
-        if n % width:
+        if n % step:
+            what = (f"the width M={width}" if per_beam == 1 else
+                    f"M(k+1) = {width} x {per_beam} (N(k+1) generations per step)")
             raise StrategyError(
-                f"{strategy}: budget N={n} must be a multiple of the width M={width} "
-                f"(N/M beams of M each); e.g. N in {[width * i for i in (1, 2, 4, 8)]}"
+                f"{strategy}: budget N={n} must be a multiple of {what} "
+                f"(N/M beams of M each); e.g. N in {[step * i for i in (1, 2, 4, 8)]}"
             )
     return out
 
@@ -363,8 +384,10 @@ def coverage_curve(
     mean = np.full((3, b), np.nan)
     if rows.any():
         mean = spent[:, rows].mean(axis=1)
+    # the policy generating a node processes its prefix (prompt) and its step (output): the
+    # node's whole prefix, which is also what the verifier reads (see engine.cost)
     cost = cost_model.cost(mean[0], output_tokens=mean[1], prompt_tokens=np.full(b, np.nan),
-                           verified_tokens=mean[2])
+                           verified_tokens=mean[2], policy_tokens=mean[2])
     return Curve(
         strategy=strategy, params=params, run_id=data.run_id, problem_ids=ids[rows],
         budgets=budgets.astype(np.int64), per_problem=est[rows], mc_se=se[rows], cost=cost,
@@ -375,9 +398,9 @@ def coverage_curve(
                           for j, n in enumerate(budgets.tolist())},
             "replayable_share": share,
             "all_problem_ids": ids,
-            "cost_note": "tree nodes carry no prompt tokens, so money is NaN; FLOPs count the "
-                         "policy over generated tokens and the verifier over each scored node's "
-                         "whole prefix",
+            "cost_note": "tree nodes carry no prompt tokens, so money is NaN; FLOPs charge "
+                         "policy and verifier alike over each generated node's whole solution "
+                         "prefix (the question prompt excluded for both)",
         },
     )
 
@@ -408,6 +431,15 @@ class WidthSearch(Strategy):
     def params(self) -> dict[str, Any]:
         return {"width": self.width}
 
+    per_beam: int = 1
+    """Generations each candidate costs per step: the budget N on the generations axis buys
+    N / per_beam candidates per step (lookahead: k + 1)."""
+
+    @property
+    def budget_step(self) -> int:
+        """Budgets must be multiples of this (the candidates per step come in groups of M)."""
+        return self.width * self.per_beam
+
     def prepare(self, tree: ProblemTree, max_depth: int) -> Any:
         """Per-problem precomputation passed to `replay` as `context` (default: none)."""
         return None
@@ -424,7 +456,7 @@ class WidthSearch(Strategy):
     ) -> Curve:
         tree_data, cost_model = tree_of(data, self.name)
         check_searchable(tree_data, self.name)
-        ns = check_budgets(budgets, self.width, self.name)
+        ns = check_budgets(budgets, self.width, self.name, per_beam=self.per_beam)
         max_depth = self.max_depth or tree_data.max_depth
         gen = np.random.default_rng(rng)
         contexts: dict[str, Any] = {}
@@ -432,7 +464,7 @@ class WidthSearch(Strategy):
         def one(tree: ProblemTree, n: int, g: np.random.Generator) -> ProblemDraws:
             if tree.problem_id not in contexts:
                 contexts[tree.problem_id] = self.prepare(tree, max_depth)
-            return self.replay(tree, n, g, replace=replace, max_depth=max_depth,
-                               context=contexts[tree.problem_id])
+            return self.replay(tree, n // self.per_beam, g, replace=replace,
+                               max_depth=max_depth, context=contexts[tree.problem_id])
 
         return replay_curve(self.name, self.params(), tree_data, ns, one, gen, cost_model)

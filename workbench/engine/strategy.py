@@ -6,6 +6,7 @@ and decorate the class with `@register`.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -65,8 +66,10 @@ def get_strategy(name: str, **params: Any) -> Strategy:
     try:
         cls = STRATEGIES[name]
     except KeyError:
+        close = difflib.get_close_matches(name, STRATEGIES, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
         raise StrategyError(
-            f"unknown strategy {name!r}; known: {', '.join(sorted(STRATEGIES))}"
+            f"unknown strategy {name!r}; {hint}known: {', '.join(sorted(STRATEGIES))}"
         ) from None
     signature = inspect.signature(cls)
     try:

@@ -42,6 +42,8 @@ def grade_all(rows: Sequence[tuple[str, str | None]], *, workers: int = 2, chunk
               timeout: float = 60.0, progress: Callable[[int], None] | None = None
               ) -> list[Graded]:
     """Grade (text, gold) rows; the result list is in input order."""
+    import workbench.grading  # noqa: F401  (imported once here, so forked workers start warm)
+
     ctx = mp.get_context("fork")  # workers inherit the imports; they never touch a GPU
     out: list[Graded | None] = [None] * len(rows)
     todo: deque[tuple[list[int], float]] = deque(

@@ -6,6 +6,7 @@ DuckDB failures as `StoreError` carrying the SQL (the Splink pattern).
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -33,6 +34,22 @@ DEFAULT_STORE = data_home() / STORE_FILE
 EXPORT_FORMAT = "ttc-workbench-run/1"
 PROBLEM_COLUMNS = ("dataset", "problem_id", "question", "gold_answer", "subject", "level", "meta")
 AGGREGATIONS = ("last", "min", "prod", "mean")
+
+
+def _run_hint(run_id: str, known: Sequence[str]) -> str:
+    """'did you mean' for a mistyped run id (difflib), then the stored runs, or their number
+    when there are many (`workbench runs` lists them).
+
+    >>> _run_hint("tot/gpt4-cot", ["tot/gpt-4-cot", "qwen/math"])
+    "; did you mean 'tot/gpt-4-cot'? stored runs: tot/gpt-4-cot, qwen/math"
+    """
+    if not known:
+        return "; the store is empty (run `workbench ingest --defaults`)"
+    close = difflib.get_close_matches(run_id, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ";"
+    listed = (f"stored runs: {', '.join(known)}" if len(known) <= 8
+              else f"{len(known)} runs stored (`workbench runs` lists them)")
+    return f"{hint} {listed}"
 
 
 class QueryResult:
@@ -375,8 +392,8 @@ class RunStore:
     # -- reading ----------------------------------------------------------------------------
     def _require_run(self, run_id: str) -> None:
         if self._fetchone("SELECT 1 FROM runs WHERE run_id = ?", [run_id]) is None:
-            known = ", ".join(self.run_ids()) or "none (run `workbench ingest --defaults`)"
-            raise RunNotFoundError(f"no run {run_id!r} in {self.path}; stored runs: {known}")
+            hint = _run_hint(run_id, self.run_ids())
+            raise RunNotFoundError(f"no run {run_id!r} in {self.path}{hint}")
 
     def run_ids(self) -> list[str]:
         return [r[0] for r in self._execute("SELECT run_id FROM runs ORDER BY run_id").fetchall()]

@@ -4,8 +4,10 @@
 dvts(N, M): draw N first-step candidates and split them at random into N/M groups of M; each
 group is an independent subtree searched greedily with width M: keep the group's best candidate
 by score, expand it by M, keep the best again, until the kept candidate is terminal or at the
-depth limit. The answer is weighted best-of-N over the N/M subtrees' final candidates. Budget
-N generations per step while all subtrees are running.
+depth limit. The answer is weighted best-of-N over the N final candidates: each subtree's last
+expansion, i.e. its kept candidate AND that candidate's M - 1 siblings (search-and-learn's
+`_dvts` returns ``previous_text + next_texts[i]`` for all M; siblings that are not terminal
+carry no answer and add no vote). Budget N generations per step while all subtrees run.
 
 Replay rules (sampling children, coverage, ties): see `workbench.engine.replay`.
 
@@ -16,9 +18,9 @@ Replay rules (sampling children, coverage, ties): see `workbench.engine.replay`.
 ...              is_correct=k == "24")
 ...     for i, (s, k) in enumerate([(0.6, "24"), (0.5, "23"), (0.45, "23"), (0.1, "7")])]
 >>> tree = TreeData.from_records("toy", nodes)
->>> DVTS(width=4, draws=10).curve(tree, [4], rng=0).accuracy.tolist()  # one subtree: best = 24
-[1.0]
->>> DVTS(width=1, draws=10).curve(tree, [4], rng=0).accuracy.tolist()  # 4 subtrees: 23 wins
+>>> # one subtree whose kept candidate (24, 0.6) is terminal: its 4 siblings all vote, and
+>>> # 23 (0.5 + 0.45) beats 24 (0.6); voting over the kept candidate alone would say 24
+>>> DVTS(width=4, draws=10).curve(tree, [4], rng=0).accuracy.tolist()
 [0.0]
 """
 
@@ -78,7 +80,10 @@ class DVTS(WidthSearch):
             b = np.maximum(best, 0)
             alive = best >= 0
             done = alive & (tree.terminal[b] | (tree.depth[b] >= max_depth))
-            finish(tree, best, done, state)
+            # a finished subtree contributes its whole last expansion (the kept candidate and
+            # its M - 1 siblings) to the final pool, as search-and-learn's output does
+            siblings = (done.reshape(-1)[:, None] & valid).reshape(r, -1)
+            finish(tree, cand.reshape(r, -1), siblings, state)
             frontier = np.where(alive & ~done, best, -1)
             if not (frontier >= 0).any():
                 break

@@ -4,9 +4,10 @@ N generations are spent as N/ratio independent chains of `ratio` sequential atte
 attempt revises the previous ones); ratio = N is fully sequential, ratio = 1 fully parallel.
 Replayed from cached chains: draw N/ratio of the problem's chains uniformly WITHOUT replacement
 and take the first `ratio` attempts of each. A chain that stopped before `ratio` attempts
-(at success, or by the generator's own stopping rule: see `workbench.engine.chains`) keeps its
-last answer in the later slots and costs nothing there; a chain cut short by the cache makes
-the strategy refuse. More chains than cached needs ``replace=True`` (biased, flagged).
+by the generator's own recorded stopping rule (`max_iters`: see `workbench.engine.chains`;
+never by the gold grade of its last attempt) keeps its last answer in the later slots and costs
+nothing there; any other short chain is a cache cut short and makes the strategy refuse. More
+chains than cached needs ``replace=True`` (biased, flagged).
 
 Selection (``select``):
 
