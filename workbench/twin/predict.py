@@ -75,7 +75,18 @@ class TwinPrediction:
         return np.asarray(np.quantile(self.draws, (1 + self.confidence) / 2, axis=0))
 
     def to_frame(self) -> Any:
-        """One row per budget: accuracy, interval, and the model-based label."""
+        """One row per budget: accuracy, interval, and the model-based label.
+
+        Columns:
+            strategy: the strategy's label.
+            budget: the budget.
+            accuracy: the twin's mean predicted accuracy.
+            low: lower bound of the interval.
+            high: upper bound.
+            confidence: the interval's level.
+            model_based: always True (a model's prediction, not a measurement).
+            source: which twin made it.
+        """
         import pandas as pd
 
         return pd.DataFrame({
