@@ -66,7 +66,10 @@ def test_executed_copy_is_current_and_shows_results(path: Path) -> None:
     assert not [o for o in outputs if o.output_type == "error"]
     # the first code cell only names the run; the store cell prints what it opened
     assert "RUN = " in code[0].source and code[1].outputs
-    assert any("image/png" in o.get("data", {}) for o in outputs), "no chart was kept"
+    # tables (and, in the notebooks that draw them on the default run, charts as PNG) kept
+    assert any("text/html" in o.get("data", {}) for o in outputs), "no table was kept"
+    if path.stem != "03_budget_planning":  # its only chart needs a larger model's run
+        assert any("image/png" in o.get("data", {}) for o in outputs), "no chart was kept"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
