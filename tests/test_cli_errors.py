@@ -63,6 +63,9 @@ CASES = [
     (["simulate", "tot-game24/gpt-4-cot", "--strategy", "pass_at_k", "--budgets", "101"],
      "give --with-replacement"),
     (["report", "no/such-run"], "no run 'no/such-run'"),
+    (["exchange", "--small", "tot-game24/gpt-4-cot", "--large", "tot-game24/gpt-4-direct"],
+     "--ratio is needed"),
+    (["fit", "tot-game24/gpt-4-cot", "--extrapolate", "-5"], "budgets k must be >= 1"),
 ]
 
 
@@ -90,6 +93,20 @@ def test_exchange_of_different_datasets_runs_when_asked_and_says_so(
     assert code == 0, err
     assert "warning: different datasets (game24 vs math)" in err
     assert json.loads(out)["results"]
+
+
+def test_library_warnings_are_one_line_each(
+    store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Random beams over ToT's BFS log cover no problem: a CoverageWarning, shown as one
+    'warning:' line (not Python's file:line and source line), then the one-line error."""
+    code, _, err = run_cli(["optimize", "tot-game24/gpt-4-bfs", "--n-boot", "0",
+                            "--store", str(store)], capsys, monkeypatch)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert lines[0].startswith("warning: beam(width=4) on run 'tot-game24/gpt-4-bfs'")
+    assert lines[-1].startswith("error: no candidate")
+    assert ".py:" not in err and all(ln.startswith(("warning: ", "error: ")) for ln in lines)
 
 
 def test_a_bug_keeps_its_traceback() -> None:

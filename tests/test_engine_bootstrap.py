@@ -48,11 +48,11 @@ def test_matrix_resampling_equals_a_loop_over_replicates() -> None:
     gen = np.random.default_rng(1)
     x = gen.random((50, 4))
     res = bootstrap_matrix(x, n_resamples=300, method="percentile", rng=5, batch=64)
-    # the same draws, one replicate at a time
-    draw = np.random.default_rng(5)
+    # the same draws, one replicate at a time (each chunk of 64 has its own spawned stream)
+    streams = np.random.default_rng(5).spawn(5)
     loop = np.concatenate([
         x[draw.integers(0, 50, size=(n, 50))].mean(axis=1)
-        for n in [64, 64, 64, 64, 44]
+        for n, draw in zip([64, 64, 64, 64, 44], streams, strict=True)
     ])
     np.testing.assert_allclose(res.bootstrap_distribution, loop, rtol=1e-12)
 

@@ -49,6 +49,9 @@ NOT_RESULTS = {
     "CurveData": "input of a law fit",
     "Candidate": "input: a strategy configuration to compare",
     "Settings": "input: analysis settings",
+    # columnar ingest inputs (store/columnar.py)
+    "ColumnarRun": "input: a run to ingest, its tables as Parquet files or Arrow tables",
+    "TableSource": "input: one table of a run to ingest",
     # the canonical records of the data model (rows of the store's tables)
     "Problem": "record", "Run": "record", "Sample": "record", "StepScore": "record",
     "OutcomeScore": "record", "TreeNode": "record", "ProblemCount": "record",

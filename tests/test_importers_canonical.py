@@ -27,12 +27,12 @@ def test_jsonl_round_trip(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == [
         "outcome_scores.jsonl", "problem_counts.jsonl", "problems.jsonl", "run.json",
         "samples.jsonl", "step_scores.jsonl", "tree_nodes.jsonl"]
-    back = canonical.read_dir(out)
+    back = canonical.read_dir(out).to_bundle()
     assert_same(bundle, back)
     assert back.samples[4].origin == (str(out / "samples.jsonl"), 5)
     assert detect_format(out) == "canonical-jsonl"
     [via_path] = read_path(out / "run.json")  # the header file itself is accepted too
-    assert_same(bundle, via_path)
+    assert_same(bundle, via_path.to_bundle())
 
 
 def test_parquet_directory_reads_through_the_store_reader(tmp_path: Path) -> None:
@@ -40,7 +40,7 @@ def test_parquet_directory_reads_through_the_store_reader(tmp_path: Path) -> Non
     write_bundle_parquet(bundle, tmp_path / "pq", content_hash=bundle.content_hash())
     assert detect_format(tmp_path / "pq") == "canonical-parquet"
     [back] = read_path(tmp_path / "pq")
-    assert_same(bundle, back)
+    assert_same(bundle, back.to_bundle())
 
 
 def test_store_export_and_read_path_agree(tmp_path: Path) -> None:
@@ -51,7 +51,7 @@ def test_store_export_and_read_path_agree(tmp_path: Path) -> None:
     [back] = read_path(tmp_path / "exported")
     assert back.content_hash() == bundle.content_hash()
     # and the JSONL form of the same run ingests as the same content (a no-op re-ingest)
-    canonical.write_jsonl(back, tmp_path / "as-jsonl")
+    canonical.write_jsonl(back.to_bundle(), tmp_path / "as-jsonl")
     [again] = read_path(tmp_path / "as-jsonl")
     with RunStore(tmp_path / "s.duckdb") as store:
         assert store.ingest(again).content_hash == bundle.content_hash()
@@ -153,7 +153,7 @@ def test_writer_leaves_no_stale_tables(tmp_path: Path) -> None:
     canonical.write_jsonl(smaller, out)
     assert sorted(p.name for p in out.iterdir()) == ["problems.jsonl", "run.json",
                                                      "samples.jsonl"]
-    assert_same(smaller, canonical.read_dir(out))
+    assert_same(smaller, canonical.read_dir(out).to_bundle())
 
 
 # --- search-and-learn rows (synthetic, known truth) ---------------------------------------------

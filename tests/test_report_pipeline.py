@@ -260,3 +260,12 @@ def test_reports_on_runs_collected_by_workbench_collect(tmp_path: Path) -> None:
         page = run_report(a).to_html(include_js=False)
         assert "Example generations" in _headings(page)
         assert html.escape(a.examples[0].text) in page
+
+
+def test_demo_report_continues_one_curve_past_the_pool_with_the_twin(
+        demo: dict[str, object]) -> None:
+    """Best-of-N on Qwen2.5-Math: real points at 1..8, the twin's at 16..64, labelled."""
+    page = str(demo["page"])
+    heads = _headings(page)
+    assert any(h.startswith("Past the cache: best_of_n") for h in heads), heads
+    assert "model-based (twin) calibrated on qwen25-math-rm/math-cot-100" in page

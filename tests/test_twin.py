@@ -190,3 +190,36 @@ def test_cli_twin_bad_fit_size_is_one_line(real_store: Path, capsys: pytest.Capt
     code, out, err = run_cli(["twin", "validate", "qwen25-math-rm/math-cot-100", "--fit-size",
                               "8", "--store", str(real_store)], capsys, monkeypatch)
     assert code == 2 and "fit_size" in err and "Traceback" not in err
+
+
+def test_cli_simulate_twin_answers_budgets_past_the_pool_labelled(
+        real_store: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, err = run_cli(["simulate", "qwen25-math-rm/math-cot-100", "--strategy",
+                              "best_of_n", "--budgets", "4,8,32", "--twin", "--n-boot",
+                              "200", "--store", str(real_store), "--json"], capsys, monkeypatch)
+    assert code == 0, err
+    got = json.loads(out)
+    assert got["twin"].startswith("model-based (twin) calibrated on qwen25-math-rm")
+    real, past = [r for r in got["rows"] if r["budget"] <= 8], got["rows"][-1]
+    assert [r["estimator"] for r in real] == ["exact", "exact"]
+    assert past["budget"] == 32 and past["model_based"] and past["estimator"] == "twin"
+    assert past["ci_low"] <= past["accuracy"] <= past["ci_high"]
+    # without --twin the same request is refused, as before
+    code, out, err = run_cli(["simulate", "qwen25-math-rm/math-cot-100", "--strategy",
+                              "best_of_n", "--budgets", "32", "--store", str(real_store)],
+                             capsys, monkeypatch)
+    assert code == 2 and "twin" in err
+
+
+def test_cli_plan_twin_answers_budgets_past_the_pool_labelled(
+        real_store: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, err = run_cli(["plan", "qwen25-math-rm/math-cot-100", "--budget", "32", "--twin",
+                              "--n-boot", "50", "--draws", "100", "--store",
+                              str(real_store), "--json"], capsys, monkeypatch)
+    assert code == 0, err
+    got = json.loads(out)
+    assert got["model_based"] and got["twin"].startswith("model-based (twin) calibrated on")
+    assert got["covered"]  # 32 generations lie past the 8 cached samples: the twin covers them
+    assert any("comes from the twin" in n for n in got["policy"]["notes"])

@@ -96,6 +96,10 @@ class DegenerateDataWarning(WorkbenchWarning):
     """Data for which a statistic is undefined; the statistic is NaN."""
 
 
+class SerialFallbackWarning(WorkbenchWarning):
+    """Parallel work was asked for, but the job is too small to gain from it: it ran serially."""
+
+
 class CoverageWarning(WorkbenchWarning):
     """A tree replay could not cover every problem from the cache."""
 

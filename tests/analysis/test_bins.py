@@ -169,7 +169,7 @@ def test_predicted_bins_refuse_counts_only_runs() -> None:
     from workbench.errors import StrategyError
 
     counts = CountsPool("toy", np.array(["a", "b"]), np.array([4, 4]), np.array([1, 2]))
-    with pytest.raises(StrategyError, match="per-problem counts only .*use --kind oracle"):
+    with pytest.raises(StrategyError, match="per-problem counts only .*use --bins oracle"):
         bins_for_run(RunData.from_pool(counts), kind="predicted")
     with pytest.raises(ValueError, match="absolute bins need `edges`"):
         bins_for_run(RunData.from_pool(counts), kind="absolute")

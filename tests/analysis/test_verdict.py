@@ -65,7 +65,7 @@ def test_every_point_estimate_lies_in_its_ci_on_real_data() -> None:
     with RunStore(real_store_path(), read_only=True) as store, warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateBinWarning)
         opt = optimize(store, [QWEN], Settings(seed=0, policy_boot=300, draws=300))
-    assert opt.policy.splits == 20
+    assert opt.policy.splits == 100
     for v in opt.verdicts():
         for value, (lo, hi) in ((v.accuracy, v.ci), (v.gain, v.gain_ci),
                                 (v.efficiency, v.efficiency_ci),

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from workbench.store import RunStore
+    from workbench.twin.predict import TwinContinuation
 
 DEMO_RUNS = {
     "main": "qwen25-math-rm/math-cot-100",
@@ -131,6 +132,8 @@ class DemoResult:
     own_notes: tuple[str, ...]
     provenance: tuple[Provenance, ...]
     seconds: float
+    twin: TwinContinuation | None = None
+    """Best-of-N on the main run continued past its cached pool by the twin (model-based)."""
 
     def to_frame(self) -> pd.DataFrame:
         """Every curve the demo shows, stacked: its runs' analyses and Game of 24.
@@ -175,6 +178,8 @@ def run_demo(
 
     step(progress, "MATH: Qwen2.5-Math-7B + RM-72B")
     main = analyse_run(store, DEMO_RUNS["main"], settings)
+    step(progress, "twin: best-of-N past the cached pool (model-based)")
+    twin = demo_twin(store, settings)
     step(progress, "MATH-500: Qwen2.5-1.5B + PRM")
     prm = analyse_run(store, DEMO_RUNS["prm"], settings)
     step(progress, "Game of 24: sampling and ToT BFS")
@@ -214,8 +219,18 @@ def run_demo(
         exchange=tuple(exch), exchange_notes=tuple(ex_notes), own=tuple(own),
         own_notes=tuple(own_notes),
         provenance=tuple(provenance(store.run_record(r)) for r in DEMO_RUNS.values()),
-        seconds=time.perf_counter() - start,
+        seconds=time.perf_counter() - start, twin=twin,
     )
+
+
+def demo_twin(store: RunStore, settings: Settings) -> TwinContinuation:
+    """Best-of-N on the main run at 1..8 (real) and 16..64 (the twin, model-based: fitted on
+    the run's 8 samples per problem; `workbench twin validate` measures how far it holds)."""
+    from workbench.twin.predict import continue_curve
+
+    data = load_run_data(store, DEMO_RUNS["main"])
+    return continue_curve(data, "best_of_n", [1, 2, 4, 8, 16, 32, 64], n_boot=40,
+                          n_resamples=1000, rng=settings.rng("twin"))
 
 
 def game24(store: RunStore, settings: Settings) -> Game24:

@@ -34,6 +34,7 @@ from workbench.analysis.bin_checks import BinChecks, check_bins
 from workbench.analysis.bins import Bins
 from workbench.analysis.candidates import CandidateCurves, load_strategies
 from workbench.analysis.exchange import ORACLE_NOTE, ExchangeResult, exchange_runs
+from workbench.analysis.exchange_policy import exchange_policy
 from workbench.analysis.inputs import bins_for_run, counts_curve
 from workbench.analysis.labelled import LabelledCurve
 from workbench.analysis.lawfits import MIN_CURVE_POINTS, LawFit, counts_laws, curve_law
@@ -463,7 +464,39 @@ def exchange_pair(
                       "per-problem prediction (model-based)")
     for why in rep.skipped:
         notes.add(f"{name}: {why}")
+    policy_row = exchange_with_policy(store, small, large, settings, name, notes)
+    if policy_row is not None:
+        out.append(policy_row)
     return out, notes.items
+
+
+def exchange_with_policy(
+    store: RunStore, small: RunData, large: RunData, settings: Settings, name: str, notes: Notes,
+) -> tuple[str, ExchangeResult] | None:
+    """Snell's comparison proper: the small model's per-bin compute-optimal policy at the
+    FLOPs-matched budget vs the large model once (`exchange_policy`), where the small run has
+    deployable strategies whose pool reaches that budget; otherwise a note says why not."""
+    if settings.policy_boot < 100 or large.counts is None:
+        return None
+    cands = candidate_set(store, [small.run_id], settings, include_oracle=False)
+    deploy = [c for c in cands.curves if c.strategy != "pass_at_k"]
+    if not deploy:
+        notes.add(f"{name}: the exchange with the small model's per-bin policy needs samples "
+                  "with answers (the small run holds counts only), so only single strategies "
+                  "are compared")
+        return None
+    try:
+        ratio = float(large.run.policy_params or 0) / float(small.run.policy_params or 1)
+        res = exchange_policy(
+            deploy, counts_curve(large.counts, [1]), bins_for_run(small, n_bins=settings.n_bins),
+            ratio=ratio, folds=settings.folds, splits=settings.splits,
+            boot_splits=settings.boot_splits, n_boot=settings.policy_boot,
+            confidence_level=settings.confidence,
+            rng=settings.rng(f"exchange-policy|{small.run_id}|{large.run_id}"))
+    except (BudgetError, StrategyError, ValueError) as exc:
+        notes.add(f"{name}: exchange with the per-bin policy not computed: {exc}")
+        return None
+    return f"{name}: per-bin compute-optimal policy", res
 
 
 def examples(store: RunStore, run_id: str, n: int) -> list[Example]:

@@ -7,12 +7,14 @@ means is biased upwards), so the choice is CROSS-FITTED: problems are split into
 stratified by bin; the choice made on the other folds is scored on each fold; every problem is
 scored exactly once by a choice made without it, and the split's accuracy is the mean of those
 scores. One split is a coin toss of its own (which problems happen to choose), so the point
-estimate is the MEAN OVER `splits` random splits (20 by default): the cross-fitted curve.
+estimate is the MEAN OVER `splits` random splits (100 by default): the cross-fitted curve.
 
 Confidence intervals come from a bootstrap over problems (the cluster): rows of the per-problem
 matrices are resampled within each bin (bins are a given partition, so every replicate keeps the
-bin sizes), `splits` fold splits are redrawn and averaged exactly as for the point estimate,
-and the SELECTION IS RE-DONE inside every replicate. A CI that kept the choice fixed would
+bin sizes), `boot_splits` fold splits (20 by default) are redrawn and averaged as for the
+point estimate, and the SELECTION IS RE-DONE inside every replicate. Fewer splits per replicate
+than for the point keep the bootstrap cheap; a replicate then carries a little more split noise
+than the point, so the interval errs on the wide side. A CI that kept the choice fixed would
 ignore the selection's own noise and be too narrow when candidates are close. The whole
 procedure is vectorised: the (replicate, split) weights form one matrix and one matrix product
 per (fold, bin) gives every replicate's fold means at once.
@@ -50,6 +52,7 @@ import numpy as np
 
 from workbench.analysis.budget_axis import UNITS, budget_costs, check_unit, grid_index, on_grid
 from workbench.analysis.efficiency import BOUND_NAMES, EXACT, efficiency_ratio
+from workbench.engine.parallel import chunk_streams, run_chunks
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -346,11 +349,13 @@ def compute_optimal_policy(
     unit: str = "generations",
     grid: Sequence[float] | np.ndarray | None = None,
     folds: int = 2,
-    splits: int = 20,
+    splits: int = 100,
+    boot_splits: int = 20,
     n_resamples: int = 1000,
     confidence_level: float = 0.95,
     rng: RngLike = None,
     progress: Progress | None = None,
+    n_jobs: int | None = None,
 ) -> PolicyResult:
     """Cross-fitted compute-optimal policy per difficulty bin and budget, with bootstrap CIs.
 
@@ -367,12 +372,15 @@ def compute_optimal_policy(
             (`Curve.cost`); see `workbench.analysis.budget_axis` for how curves meet the grid.
         grid: budgets in `unit` (default: the baseline's own budgets in that unit).
         folds: K of the K-fold cross-fitting (>= 2; folds stratified by bin).
-        splits: random fold splits averaged for every estimate (the point and each bootstrap
-            replicate); 20 by default.
+        splits: random fold splits averaged for the point estimate (100 by default).
+        boot_splits: splits averaged in each bootstrap replicate (at most `splits`).
         n_resamples: bootstrap replicates (0 for point estimates only; CIs are then NaN).
         confidence_level: of the percentile intervals.
         rng: seed or Generator (fold split, then bootstrap).
         progress: `progress(done, total)` after each chunk of replicates.
+        n_jobs: joblib workers for the bootstrap's chunks of replicates (None: as
+            `joblib.parallel_config` says; inside `parallel_config(backend="dask")` they run
+            on the Dask cluster). The result is the same for every value.
 
     Example (synthetic curves, labelled as such):
 
@@ -391,6 +399,9 @@ def compute_optimal_policy(
         raise ValueError(f"`folds` must be an integer >= 2; got {folds!r}")
     if not isinstance(splits, int | np.integer) or splits < 1:
         raise ValueError(f"`splits` must be a positive integer; got {splits!r}")
+    if not isinstance(boot_splits, int | np.integer) or boot_splits < 1:
+        raise ValueError(f"`boot_splits` must be a positive integer; got {boot_splits!r}")
+    boot_splits = min(boot_splits, splits)
     if not isinstance(n_resamples, int | np.integer) or n_resamples < 0:
         raise ValueError(f"`n_resamples` must be a non-negative integer; got {n_resamples!r}")
     if not 0 < confidence_level < 1:
@@ -444,8 +455,8 @@ def compute_optimal_policy(
         np.where(avail.all(axis=0), overall, np.nan),
     ])
 
-    boot = _bootstrap(a0, avail, bin_idx, k_bins, counts, x, folds, splits, n_resamples, gen,
-                      progress)
+    boot = _bootstrap(a0, avail, bin_idx, k_bins, counts, x, folds, boot_splits, n_resamples,
+                      gen, progress, n_jobs)
     widened: list[str] = []
 
     def ci(name: str, k: int, g: int) -> tuple[float, float]:
@@ -641,30 +652,44 @@ def _summaries(
 def _bootstrap(
     a: np.ndarray, avail: np.ndarray, bin_idx: np.ndarray, k_bins: int, counts: np.ndarray,
     x: np.ndarray, folds: int, splits: int, n_resamples: int, gen: np.random.Generator,
-    progress: Progress | None,
+    progress: Progress | None, n_jobs: int | None = None,
 ) -> PolicyBootstrap | None:
     if n_resamples == 0:
         return None
-    parts: list[_Stats] = []
-    done = 0
-    # replicates per step: about _CHUNK_CELLS (replicate x split x problem) weights in memory
+    # replicates per step: about _CHUNK_CELLS (replicate x split x problem) weights in memory;
+    # the chunks depend on the data's shape only and each has its own spawned random stream,
+    # so the replicates are the same whichever worker (joblib, Dask) computes them
     chunk = max(1, min(_CHUNK, _CHUNK_CELLS // (splits * bin_idx.size)))
-    while done < n_resamples:
-        r = min(chunk, n_resamples - done)
-        w = _stratified_weights(bin_idx, k_bins, counts, gen, r)
-        # every replicate averages `splits` fold splits, like the point estimate
-        fold_of = _assign_folds(bin_idx, k_bins, folds, gen, r * splits)
-        pol_sum, _ = _crossfit(a, avail, bin_idx, k_bins, np.repeat(w, splits, axis=0),
-                               fold_of, folds)
-        pol_sum = pol_sum.reshape(r, splits, *pol_sum.shape[1:]).mean(axis=1)
-        parts.append(_summaries(pol_sum, a, avail, bin_idx, k_bins, w, counts, x))
-        done += r
-        if progress is not None:
-            progress(done, n_resamples)
+    starts = list(range(0, n_resamples, chunk))
+    sizes = [min(chunk, n_resamples - lo) for lo in starts]
+    shared = {"a": a, "avail": avail, "bin_idx": bin_idx, "k_bins": k_bins, "counts": counts,
+              "x": x, "folds": folds, "splits": splits}
+    p, s, g = a.shape
+    parts: list[_Stats] = run_chunks(
+        _replicate_chunk,
+        [{**shared, "r": r, "gen": c}
+         for r, c in zip(sizes, chunk_streams(gen, len(starts)), strict=True)],
+        work=float(n_resamples) * splits * p * s * g * folds, n_jobs=n_jobs,
+        progress=progress, done_of=lambda i: starts[i] + sizes[i], total=n_resamples,
+    )
     return PolicyBootstrap(*(
         np.concatenate([getattr(p, f) for p in parts])
         for f in ("accuracy", "baseline", "gain", "efficiency", "efficiency_bound")
     ))
+
+
+def _replicate_chunk(
+    a: np.ndarray, avail: np.ndarray, bin_idx: np.ndarray, k_bins: int, counts: np.ndarray,
+    x: np.ndarray, folds: int, splits: int, r: int, gen: np.random.Generator,
+) -> _Stats:
+    """`r` bootstrap replicates of the whole cross-fitted policy search."""
+    w = _stratified_weights(bin_idx, k_bins, counts, gen, r)
+    # every replicate averages `splits` fold splits, like the point estimate
+    fold_of = _assign_folds(bin_idx, k_bins, folds, gen, r * splits)
+    pol_sum, _ = _crossfit(a, avail, bin_idx, k_bins, np.repeat(w, splits, axis=0),
+                           fold_of, folds)
+    pol_sum = pol_sum.reshape(r, splits, *pol_sum.shape[1:]).mean(axis=1)
+    return _summaries(pol_sum, a, avail, bin_idx, k_bins, w, counts, x)
 
 
 def _stratified_weights(

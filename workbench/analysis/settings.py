@@ -33,10 +33,12 @@ class Settings:
         policy_boot: bootstrap replicates of the compute-optimal policy (selection re-done).
         draws: Monte-Carlo draws per problem and budget (majority, weighted best-of-N).
         n_bins, folds: difficulty bins and cross-fitting folds of the policy.
-        splits: cross-fitting splits averaged for every policy estimate (the point and each
-            bootstrap replicate; `workbench.analysis.policy`).
+        splits, boot_splits: cross-fitting splits averaged for the policy's point estimate
+            and in each of its bootstrap replicates (`workbench.analysis.policy`).
         confidence: level of every interval.
         examples: example generations shown per run (only runs this project generated).
+        n_jobs: joblib workers for the bootstraps (None: as `joblib.parallel_config` says,
+            e.g. a Dask cluster); results do not depend on it (`workbench.engine.parallel`).
     """
 
     seed: int = 0
@@ -45,9 +47,11 @@ class Settings:
     draws: int = 1000
     n_bins: int = 5
     folds: int = 2
-    splits: int = 20
+    splits: int = 100
+    boot_splits: int = 20
     confidence: float = 0.95
     examples: int = 3
+    n_jobs: int | None = None
 
     @classmethod
     def quick(cls, seed: int = 0) -> Settings:

@@ -332,9 +332,10 @@ def optimize(
         checks = check_bins(run_bins, samples_per_problem(data, run_bins), min_samples=min_samples)
     policy = compute_optimal_policy(
         pool, run_bins, baseline=cands.baseline, unit=unit, grid=grid, folds=settings.folds,
-        splits=settings.splits, n_resamples=settings.policy_boot,
+        splits=settings.splits, boot_splits=settings.boot_splits,
+        n_resamples=settings.policy_boot,
         confidence_level=settings.confidence, rng=settings.rng(f"policy|{_key(runs)}"),
-        progress=on_bootstrap,
+        progress=on_bootstrap, n_jobs=settings.n_jobs,
     )
     for w in caught:  # re-raise to the caller's filters, after the policy is computed
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 
 import click
 
 from workbench import __version__
-from workbench.cli._errors import cli_words, debug, is_user_error, one_line
+from workbench.cli._errors import cli_words, debug, is_user_error, one_line, show_warning
 
 # modules of this package that define commands; each exposes `COMMANDS: list[click.Command]`
 _COMMAND_MODULES = ("data", "engine", "analysis", "report", "collect", "twin")
@@ -97,6 +98,12 @@ def upgrade_flags(args: list[str]) -> list[str]:
 def main() -> None:
     """Entry point: a user's mistake (a bad option, a library error) becomes one line on stderr
     and exit status 2, never a traceback; `WORKBENCH_DEBUG=1` shows the traceback."""
+    with warnings.catch_warnings():  # restores Python's showwarning when main returns
+        warnings.showwarning = show_warning
+        _main()
+
+
+def _main() -> None:
     try:
         cli.main(upgrade_flags(sys.argv[1:]), prog_name="workbench", standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):

@@ -102,6 +102,14 @@ class SuggestChoice(click.Choice):  # type: ignore[type-arg]
             raise
 
 
+def check_n_jobs(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    """Callback of every --n-jobs: joblib takes a positive count or -1 (every core), never 0."""
+    if value == 0:
+        raise click.BadParameter("must be a positive number of workers, or -1 for every core "
+                                 "(joblib's convention); got 0")
+    return value
+
+
 # -- parsing -----------------------------------------------------------------------------------
 def floats(text: str | None, name: str) -> list[float]:
     """Parse "1,2.5,10" into floats (empty for None or blank); a click error names the option.

@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import traceback
+import warnings
 from pathlib import Path
+from typing import Any
 
-from workbench.errors import InputError, WorkbenchError
+from workbench.errors import InputError, WorkbenchError, WorkbenchWarning
 
 DEBUG_ENV = "WORKBENCH_DEBUG"
 
@@ -57,6 +60,7 @@ _REWRITES = (
 )
 _PARAM = re.compile(r"`([a-z_]+)`")
 _PACKAGE = Path(__file__).resolve().parents[1]
+_python_showwarning = warnings.showwarning
 
 
 def cli_words(message: str) -> str:
@@ -82,6 +86,17 @@ def one_line(exc: BaseException) -> str:
     text = text or type(exc).__name__
     # an input error names a file's field (`verifier` of a step score), not a parameter
     return "error: " + (text if isinstance(exc, InputError) else cli_words(text))
+
+
+def show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: Any = None, line: str | None = None) -> None:
+    """`warnings.showwarning` for the CLI: a workbench warning is one line on stderr
+    ("warning: ...", in the CLI's words) instead of Python's file:line and source line."""
+    if issubclass(category, WorkbenchWarning) and not debug():
+        text = " ".join(str(message).split())
+        print(f"warning: {cli_words(text)}", file=sys.stderr)
+        return
+    _python_showwarning(message, category, filename, lineno, file, line)
 
 
 def debug() -> bool:

@@ -20,6 +20,7 @@ import click
 
 from workbench.cli._choices import LAW_NAMES, SNELL_R, UNITS
 from workbench.cli._common import (
+    check_n_jobs,
     confidence_option,
     echo_frame,
     echo_json,
@@ -31,7 +32,7 @@ from workbench.cli._common import (
     progress_hook,
     store_option,
 )
-from workbench.errors import DegenerateBinWarning, FitError
+from workbench.errors import DegenerateBinWarning, FitError, SerialFallbackWarning
 
 if TYPE_CHECKING:
     import numpy as np
@@ -118,6 +119,8 @@ def fit(run: str, law_name: str, extrapolate: str, ci_method: str, bootstrap: in
 
     laws = list(LAW_NAMES) if law_name == "all" else [law_name]
     ks = floats(extrapolate, "--extrapolate")
+    if any(k < 1 for k in ks):
+        raise click.BadParameter("budgets k must be >= 1", param_hint="--extrapolate")
     with open_store(store_path) as store:
         data = load_run_data(store, run)
     fits = fit_run(data, laws, extrapolate=ks, ci_method=ci_method, alpha=1 - confidence,
@@ -256,6 +259,9 @@ def _policy_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--seed", type=int, default=0, show_default=True),
         click.option("--draws", type=click.IntRange(1, None), default=1000, show_default=True,
                      help="Monte-Carlo draws per problem for majority / weighted BoN / search."),
+        click.option("--n-jobs", type=int, default=None, callback=check_n_jobs,
+                     help="Workers for the policy bootstrap (joblib; -1: all cores). Small jobs "
+                          "run in one process and say so. Results do not depend on it."),
         click.option("--oracle", "include_oracle", is_flag=True,
                      help="Also consider pass@k (oracle coverage: an upper bound, not a "
                           "deployable strategy)."),
@@ -283,7 +289,8 @@ def _progress(enabled: bool) -> Iterator[tuple[Callable[[str], None], Callable[[
 def _build_policy(
     runs: Sequence[str], *, store_path: Path | None, bin_kind: str, n_bins: int,
     budgets: list[int] | None, unit: str, folds: int, n_resamples: int, seed: int, draws: int,
-    include_oracle: bool, show_progress: bool, pooled_grid: bool,
+    include_oracle: bool, show_progress: bool, pooled_grid: bool, twin: bool = False,
+    n_jobs: int | None = None,
 ) -> tuple[Any, dict[str, float]]:
     """The run's `Optimization` (+ timings) from `workbench.analysis.verdict.optimize`, the call
     the report and the demo make, so all three print the same numbers for the same seed."""
@@ -291,22 +298,37 @@ def _build_policy(
     from workbench.analysis.verdict import candidate_set, optimize
 
     settings = Settings(seed=seed, policy_boot=n_resamples, draws=draws, n_bins=n_bins,
-                        folds=folds)
+                        folds=folds, n_jobs=n_jobs)
     times: dict[str, float] = {}
     with open_store(store_path) as store, _progress(show_progress) as (on_cand, on_boot):
         t0 = time.perf_counter()
+        past: list[int] = []
+        if twin:  # budgets past the first run's pool go to the twin (model-based, labelled)
+            from workbench.cli.twin import split_budgets
+
+            budgets, past = split_budgets(store, runs[0], budgets)
         cands = candidate_set(store, list(runs), settings, budgets=budgets, progress=on_cand)
+        if twin:
+            from workbench.cli.twin import twin_candidates
+
+            cands = twin_candidates(store, runs[0], cands, past, seed=seed)
         times["curves"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         grid = _pooled_grid(cands.curves, unit) if pooled_grid else None
         try:
-            with warnings.catch_warnings():  # degenerate bins are printed with the notes
-                warnings.simplefilter("ignore", DegenerateBinWarning)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("ignore", DegenerateBinWarning)  # printed with the notes
+                warnings.simplefilter("always", SerialFallbackWarning)
                 opt = optimize(store, list(runs), settings, bins=bin_kind, budgets=budgets,
                                unit=unit, grid=grid, include_oracle=include_oracle,
                                curves=cands, on_bootstrap=on_boot)
         except ValueError as exc:  # the library names the offending option in its message
             raise click.UsageError(str(exc)) from None
+        for w in caught:
+            if issubclass(w.category, SerialFallbackWarning):
+                click.echo(f"note: {w.message}", err=True)
+            else:  # back to the caller's filters
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         times["policy"] = time.perf_counter() - t0
     return opt, times
 
@@ -427,9 +449,13 @@ def optimize(runs: tuple[str, ...], unit: str, as_json: bool, **kw: Any) -> None
 @click.option("--unit", type=click.Choice(UNITS), default="generations", show_default=True)
 @click.option("--mix", default=None,
               help="Share of questions per bin, L1 first, summing to 1 (default: observed).")
+@click.option("--twin", "use_twin", is_flag=True,
+              help="Continue the first run's curves past its cached pool with the twin (a "
+                   "model calibrated on it; budgets past the pool in --budgets, default 2x, 4x "
+                   "and 8x the pool); results are labelled model-based.")
 @_policy_options
 def plan(runs: tuple[str, ...], budget: float | None, target: float | None, unit: str,
-         mix: str | None, as_json: bool, **kw: Any) -> None:
+         mix: str | None, use_twin: bool, as_json: bool, **kw: Any) -> None:
     """Allocate a per-question budget across difficulty bins, or meet a target cheaply.
 
     Builds the compute-optimal policy of the RUNs on the --unit axis (several runs on the same
@@ -451,7 +477,8 @@ def plan(runs: tuple[str, ...], budget: float | None, target: float | None, unit
         raise click.UsageError("give exactly one of --budget and --target")
     weights = floats(mix, "--mix") or None
     opt, times = _build_policy(runs, unit=unit, show_progress=not as_json,
-                               pooled_grid=len(runs) > 1, **kw)
+                               pooled_grid=len(runs) > 1, twin=use_twin, **kw)
+    twin_label = next((c.meta["twin"] for c in opt.candidates.curves if c.twin), None)
     policy = opt.policy
     try:
         result = make_plan(policy, budget=budget, target=target, mix=weights)
@@ -459,6 +486,7 @@ def plan(runs: tuple[str, ...], budget: float | None, target: float | None, unit
         raise click.UsageError(str(exc)) from None
     if as_json:
         echo_json({**result.to_dict(), "runs": list(runs), "policy": policy.to_dict(),
+                   "twin": twin_label, "model_based": twin_label is not None,
                    "seconds": times})
         return
     _policy_header(opt)
@@ -479,6 +507,8 @@ def plan(runs: tuple[str, ...], budget: float | None, target: float | None, unit
     click.echo(("covered: " if result.covered else "NOT COVERED by the cache: ") + result.message)
     if result.oracle:
         click.echo("ORACLE: the plan uses pass@k (gold-answer selection): an upper bound")
+    if twin_label is not None:
+        click.echo(f"MODEL-BASED past the cached pool: {twin_label}")
     _notes(opt.notes)
     click.echo(f"time: curves {times['curves']:.1f} s, policy + bootstrap {times['policy']:.1f} s")
 

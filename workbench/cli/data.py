@@ -30,6 +30,7 @@ from workbench.sources.fetch import cache_root, mirror_root
 
 if TYPE_CHECKING:
     from workbench.store import IngestResult, RunBundle
+    from workbench.store.columnar import ColumnarRun
 
 PROGRESS_MIN_FILES = 20
 """Datasets with at least this many files get a progress bar while they are read or verified.
@@ -181,15 +182,15 @@ def read_dataset(ds: Dataset) -> list[RunBundle]:
         return read_registered(ds, progress=hook)
 
 
-def _read_user_path(path: Path) -> list[RunBundle]:
+def _read_user_path(path: Path) -> list[RunBundle | ColumnarRun]:
     # imported lazily: the importers package is only needed when a user file is ingested
     from workbench.importers import read_path
 
-    bundles: list[RunBundle] = read_path(path)
+    bundles: list[RunBundle | ColumnarRun] = read_path(path)
     return bundles
 
 
-def _resolve(source: str) -> list[RunBundle]:
+def _resolve(source: str) -> list[RunBundle | ColumnarRun]:
     # A registered name wins over a folder of the same name in the working directory;
     # write ./NAME to ingest such a folder.
     if source in DATASETS and os.sep not in source:
@@ -244,7 +245,7 @@ def ingest(source: str | None, defaults: bool, store_path: Path | None, replace:
     if defaults == (source is not None):
         raise click.UsageError("give either SOURCE_OR_PATH or --defaults (not both)")
     if defaults:
-        bundles: list[RunBundle] = []
+        bundles: list[RunBundle | ColumnarRun] = []
         with progress_bar(list_datasets(), desc="datasets", unit="dataset") as bar:
             for ds in bar:
                 bar.set_postfix_str(ds.name)
@@ -258,12 +259,15 @@ def ingest(source: str | None, defaults: bool, store_path: Path | None, replace:
         bundles = _resolve(source)
     if not bundles:
         raise DataSourceError(f"{source or 'the registered datasets'}: no runs found")
-    for bundle in bundles:
-        bundle.validate()  # before the store is opened, so bad input never creates a store file
+    from workbench.store.run_store import as_columnar
+
+    # validated (in columns, once) before the store is opened, so bad input never creates a
+    # store file; the store reuses the checks and the content hash
+    runs = [as_columnar(bundle).validate() for bundle in bundles]
     done_at_commit()  # from the commit on, a Ctrl-C only cuts the summary short
     with open_store(store_path, read_only=False) as store:
-        with progress_bar(total=len(bundles), desc="ingest", unit="run") as bar:
-            results = store.ingest_many(bundles, replace=replace, progress=lambda _: bar.update())
+        with progress_bar(total=len(runs), desc="ingest", unit="run") as bar:
+            results = store.ingest_many(runs, replace=replace, progress=lambda _: bar.update())
         where = store.path
     if as_json:
         echo_json({"store": str(where), "runs": [

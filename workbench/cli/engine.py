@@ -20,6 +20,7 @@ import click
 from workbench.cli._choices import AGGREGATIONS, STRATEGY_NAMES, STRATEGY_PARAMS, UNITS
 from workbench.cli._common import (
     SuggestChoice,
+    check_n_jobs,
     echo_json,
     ints,
     json_option,
@@ -113,13 +114,6 @@ def _strategy_help() -> str:
     return "\n".join(lines)
 
 
-def _n_jobs(ctx: click.Context, param: click.Parameter, value: int) -> int:
-    if value == 0:
-        raise click.BadParameter("must be a positive number of workers, or -1 for every core "
-                                 "(joblib's convention); got 0")
-    return value
-
-
 def _num(x: float) -> float | None:
     """A JSON-safe number: None for NaN/inf (unknown cost units, undefined CIs)."""
     return float(x) if math.isfinite(x) else None
@@ -134,20 +128,24 @@ def _estimators(curve: Curve) -> list[str]:
 
 
 def _rows(curve: Curve, boot: BootstrapResult | None) -> list[dict[str, Any]]:
-    rows = []
+    # `accuracy` and `accuracy_se` reduce the whole (problems x budgets) matrix: take each once,
+    # not once per budget (at every N of a large pool that was most of the command's time)
     estimators = _estimators(curve)
-    for i, n in enumerate(curve.budgets.tolist()):
-        rows.append({
-            "budget": int(n),
-            "estimator": estimators[i],
-            "accuracy": _num(curve.accuracy[i]),
-            "ci_low": None if boot is None else _num(boot.confidence_interval.low[i]),
-            "ci_high": None if boot is None else _num(boot.confidence_interval.high[i]),
-            "mc_se": _num(curve.accuracy_se[i]),
-            **{unit: _num(curve.cost.unit(unit)[i])
-               for unit in UNITS},
-        })
-    return rows
+    accuracy, se = curve.accuracy.tolist(), curve.accuracy_se.tolist()
+    low = high = None
+    if boot is not None:
+        low = boot.confidence_interval.low.tolist()
+        high = boot.confidence_interval.high.tolist()
+    costs = {unit: curve.cost.unit(unit).tolist() for unit in UNITS}
+    return [{
+        "budget": int(n),
+        "estimator": estimators[i],
+        "accuracy": _num(accuracy[i]),
+        "ci_low": None if low is None else _num(low[i]),
+        "ci_high": None if high is None else _num(high[i]),
+        "mc_se": _num(se[i]),
+        **{unit: _num(values[i]) for unit, values in costs.items()},
+    } for i, n in enumerate(curve.budgets.tolist())]
 
 
 def _fmt(value: float | None, kind: str) -> str:
@@ -211,6 +209,9 @@ def _table(rows: list[dict[str, Any]], level: float | None) -> str:
 @click.option("--with-replacement", "replace", is_flag=True,
               help="Allow budgets past the cached pool by resampling with replacement "
                    "(biased; the result says so).")
+@click.option("--twin", "use_twin", is_flag=True,
+              help="Budgets past the cached pool come from the twin, a model calibrated on RUN "
+                   "(`workbench twin`); those rows are labelled model-based.")
 @click.option("--prices", "prices_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help='JSON price table {"input_per_1k": .., "output_per_1k": ..}.')
 @click.option("--price-in", type=click.FloatRange(min=0), default=None,
@@ -221,16 +222,19 @@ def _table(rows: list[dict[str, Any]], level: float | None) -> str:
               help="Policy model's parameter count for FLOPs, e.g. 7.6e9 (default: the run's).")
 @click.option("--verifier-params", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Verifier's parameter count for FLOPs (default: the run's).")
-@click.option("--n-jobs", type=int, default=1, show_default=True, callback=_n_jobs,
-              help="Parallel workers for Monte-Carlo blocks (joblib: -1 = every core).")
+@click.option("--n-jobs", type=int, default=1, show_default=True, callback=check_n_jobs,
+              help="Parallel workers for Monte-Carlo blocks and the bootstrap (joblib: -1 = "
+                   "every core); small jobs run in one process and say so. Results do not "
+                   "depend on it.")
 @store_option
 @json_option
 def simulate_command(
     run: str, strategy_name: str, verifier: str | None, agg: str, budgets: str | None,
     strategy_params: tuple[str, ...], n_resamples: int, ci_method: str, confidence: float,
-    seed: int, draws: int | None, estimator: str, replace: bool, prices_path: Path | None,
-    price_in: float | None, price_out: float | None, policy_params: float | None,
-    verifier_params: float | None, n_jobs: int, store_path: Path | None, as_json: bool,
+    seed: int, draws: int | None, estimator: str, replace: bool, use_twin: bool,
+    prices_path: Path | None, price_in: float | None, price_out: float | None,
+    policy_params: float | None, verifier_params: float | None, n_jobs: int,
+    store_path: Path | None, as_json: bool,
 ) -> None:
     """Accuracy of a strategy on RUN at each budget, with a bootstrap CI and its cost.
 
@@ -277,6 +281,20 @@ def simulate_command(
         sizes = (data.pool.sizes if data.pool is not None
                  else data.counts.n if data.counts is not None else None)
         grid = _budgets(budgets, None if sizes is None else int(np.min(sizes)))
+        past: list[int] = []
+        if use_twin and sizes is not None:  # the twin answers the budgets past the pool
+            past = [n for n in grid if n > int(np.min(sizes))]
+            grid = [n for n in grid if n <= int(np.min(sizes))]
+        twin_label, twin_rows = None, []
+        if past:
+            from workbench.cli.twin import twin_rows as make_twin_rows
+
+            twin_label, twin_rows = make_twin_rows(
+                data, strategy, past, seed=seed, confidence=confidence, n_boot=40,
+                n_resamples=n_resamples)
+        if not grid:
+            _echo_twin_only(run, twin_label, twin_rows, as_json)
+            return
         gen = np.random.default_rng(seed)
         curve = simulate(data, strategy, grid, rng=gen, replace=replace)
         if curve.per_problem.shape[0] == 0:
@@ -292,11 +310,11 @@ def simulate_command(
                                min_total=PROGRESS_MIN_WORK) as bar:
                 boot = bootstrap_curve(curve, n_resamples=n_resamples,
                                        confidence_level=confidence, method=ci_method, rng=gen,
-                                       progress=bar)
+                                       progress=bar, n_jobs=n_jobs)
     notices = list(dict.fromkeys(str(w.message) for w in caught))
     for text in notices:
         click.echo(f"warning: {text}", err=True)
-    rows = _rows(curve, boot)
+    rows = [*_rows(curve, boot), *twin_rows]
     header = {
         "run": run, "strategy": curve.strategy, "label": curve.label,
         "params": {k: v for k, v in curve.params.items()}, "problems": len(curve.problem_ids),
@@ -304,6 +322,7 @@ def simulate_command(
         "ci": None if boot is None else {"method": boot.method, "confidence": confidence,
                                          "resamples": n_resamples},
         "seed": seed, "draws": curve.meta.get("draws"), "warnings": notices,
+        "twin": twin_label,
     }
     if as_json:
         echo_json({**header, "rows": rows})
@@ -319,8 +338,20 @@ def simulate_command(
         notes.append(f"covers {100 * curve.coverage:.0f}% of problems")
     click.echo(f"{run}: {curve.label} on {len(curve.problem_ids)} problems ({'; '.join(notes)})")
     click.echo(_table(rows, confidence if boot is not None else None))
+    if twin_label is not None:
+        click.echo(f"rows past {max(grid)}: {twin_label} (MODEL-BASED, not real samples; "
+                   "interval over parameter draws and problems)")
     click.echo("cost per question; FLOPs = 2 x params x tokens (policy + verifier); '-' = unknown"
                " (no token counts, parameter count or price)")
+
+
+def _echo_twin_only(run: str, label: str | None, rows: list[dict[str, Any]],
+                    as_json: bool) -> None:
+    if as_json:
+        echo_json({"run": run, "twin": label, "rows": rows})
+        return
+    click.echo(f"{run}: every budget lies past the cached pool; {label} (MODEL-BASED)")
+    click.echo(_table(rows, None))
 
 
 COMMANDS = [simulate_command]

@@ -198,3 +198,63 @@ def validation_summary(v: Any) -> dict[str, Any]:
 
 
 COMMANDS = [twin_group]
+
+
+def twin_rows(data: Any, strategy: Any, budgets: list[int], *, seed: int, confidence: float,
+              n_boot: int, n_resamples: int) -> tuple[str, list[dict[str, Any]]]:
+    """`simulate --twin`: the twin's rows for budgets past RUN's cached pool.
+
+    The twin is fitted on the whole run; each row's interval is over the population of
+    problems (parameter draws and problems resampled), like the real rows' bootstrap CI.
+    """
+    from workbench.twin import fit_twin, predict
+
+    pool = data.pool if data.pool is not None and data.pool.correct is not None else data.counts
+    twin = fit_twin(pool, n_boot=n_boot, rng=seed)
+    [pred] = predict(twin, [strategy], budgets, confidence=confidence, rng=seed + 1)
+    low, high = pred.population_interval(max(n_resamples, 200), rng=seed + 2)
+    rows = [{"budget": int(n), "accuracy": float(pred.mean[i]), "ci_low": float(low[i]),
+             "ci_high": float(high[i]), "mc_se": None, "estimator": "twin", "tokens": None,
+             "flops": None, "money": None, "source": twin.label, "model_based": True}
+            for i, n in enumerate(budgets)]
+    return twin.label, rows
+
+
+def split_budgets(store: Any, run: str, budgets: list[int] | None) -> tuple[list[int] | None,
+                                                                           list[int]]:
+    """`plan --twin`: (budgets the cache covers, budgets past it). Without budgets past the
+    pool, the twin adds 2x, 4x and 8x the smallest pool."""
+    import numpy as np
+
+    from workbench.engine import load_run_data
+
+    data = load_run_data(store, run)
+    sizes = (data.pool.sizes if data.pool is not None
+             else data.counts.n if data.counts is not None else None)
+    if sizes is None:
+        return budgets, []
+    m = int(np.min(sizes))
+    if budgets is None:
+        return None, [2 * m, 4 * m, 8 * m]
+    inside = [n for n in budgets if n <= m]
+    past = [n for n in budgets if n > m] or [2 * m, 4 * m, 8 * m]
+    return inside or None, past
+
+
+def twin_candidates(store: Any, run: str, cands: Any, past: list[int], *, seed: int) -> Any:
+    """`plan --twin`: the candidates of `run` continued at `past` budgets by the twin."""
+    from dataclasses import replace
+
+    from workbench.engine import load_run_data
+    from workbench.twin import fit_twin
+    from workbench.twin.extend_curves import continue_curves
+
+    data = load_run_data(store, run)
+    pool = data.pool if data.pool is not None and data.pool.correct is not None else data.counts
+    if pool is None or not past:
+        return cands
+    twin = fit_twin(pool, n_boot=40, rng=seed)
+    curves = continue_curves([*cands.curves], twin, past, rng=seed + 1)
+    by_label = {(c.run_id, c.label): c for c in curves}
+    base = by_label.get((cands.baseline.run_id, cands.baseline.label), cands.baseline)
+    return replace(cands, curves=tuple(curves), baseline=base)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from workbench.engine.parallel import chunk_streams, run_chunks
 from workbench.engine.results import Curve
 from workbench.errors import CoverageWarning, DegenerateDataWarning
 
@@ -160,8 +161,12 @@ def bootstrap_matrix(
     progress: Progress | None = None,
     budgets: np.ndarray | None = None,
     label: str = "",
+    n_jobs: int | None = None,
 ) -> BootstrapResult:
     """Bootstrap the column means of a (problems x budgets) matrix by resampling rows.
+
+    `n_jobs` spreads chunks of replicates over joblib workers (or a Dask cluster inside
+    `joblib.parallel_config(backend="dask")`); the result does not depend on it.
 
     >>> x = np.array([[0.0, 1.0], [1.0, 1.0], [0.0, 0.0], [1.0, 1.0]])
     >>> res = bootstrap_matrix(x, n_resamples=999, method="percentile", rng=0)
@@ -173,15 +178,18 @@ def bootstrap_matrix(
     x, method = _bootstrap_iv(per_problem, n_resamples, confidence_level, method, batch)
     p, b = x.shape
     gen = np.random.default_rng(rng)
+    # chunks of a size fixed by the data, each with its own spawned stream: the replicates are
+    # the same whichever process (or Dask worker) computes a chunk
     step = batch or max(1, _BATCH // p)
-    dist = np.empty((n_resamples, b))
-    for lo in range(0, n_resamples, step):
-        n = min(step, n_resamples - lo)
-        draws = gen.integers(0, p, size=(n, p))
-        counts = np.bincount((draws + np.arange(n)[:, None] * p).ravel(), minlength=n * p)
-        dist[lo:lo + n] = counts.reshape(n, p).astype(float) @ x / p
-        if progress is not None:
-            progress(lo + n, n_resamples)
+    starts = list(range(0, n_resamples, step))
+    sizes = [min(step, n_resamples - lo) for lo in starts]
+    streams = chunk_streams(gen, len(starts))
+    parts = run_chunks(
+        _replicates, [{"x": x, "n": n, "gen": g} for n, g in zip(sizes, streams, strict=True)],
+        work=float(n_resamples) * p * (b + 4), n_jobs=n_jobs, progress=progress,
+        done_of=lambda i: starts[i] + sizes[i], total=n_resamples,
+    )
+    dist = np.concatenate(parts) if parts else np.empty((0, b))
     estimate = x.mean(axis=0)
     low, high = _interval(x, dist, estimate, confidence_level, method)
     se = dist.std(axis=0, ddof=1) if n_resamples > 1 else np.full(b, np.nan)
@@ -194,6 +202,14 @@ def bootstrap_matrix(
     )
 
 
+def _replicates(x: np.ndarray, n: int, gen: np.random.Generator) -> np.ndarray:
+    """(n, B) column means of `n` row-resamples of x: one matrix product, no replicate loop."""
+    p = x.shape[0]
+    draws = gen.integers(0, p, size=(n, p))
+    counts = np.bincount((draws + np.arange(n)[:, None] * p).ravel(), minlength=n * p)
+    return np.asarray(counts.reshape(n, p).astype(float) @ x / p)
+
+
 def bootstrap_curve(
     curve: Curve,
     *,
@@ -203,8 +219,10 @@ def bootstrap_curve(
     rng: RngLike = None,
     batch: int | None = None,
     progress: Progress | None = None,
+    n_jobs: int | None = None,
 ) -> BootstrapResult:
-    """Bootstrap CI over problems of a curve's accuracy at each budget.
+    """Bootstrap CI over problems of a curve's accuracy at each budget (`n_jobs`: see
+    `bootstrap_matrix`).
 
     >>> from workbench.engine.results import Cost, Curve
     >>> z = np.zeros(1)
@@ -217,7 +235,7 @@ def bootstrap_curve(
     return bootstrap_matrix(
         curve.per_problem, n_resamples=n_resamples, confidence_level=confidence_level,
         method=method, rng=rng, batch=batch, progress=progress, budgets=curve.budgets,
-        label=curve.label,
+        label=curve.label, n_jobs=n_jobs,
     )
 
 
@@ -231,6 +249,7 @@ def paired_difference(
     rng: RngLike = None,
     batch: int | None = None,
     progress: Progress | None = None,
+    n_jobs: int | None = None,
 ) -> BootstrapResult:
     """Bootstrap CI of accuracy(A) - accuracy(B) on the problems both curves cover.
 
@@ -268,7 +287,7 @@ def paired_difference(
     return bootstrap_matrix(
         diff, n_resamples=n_resamples, confidence_level=confidence_level, method=method,
         rng=rng, batch=batch, progress=progress, budgets=curve_a.budgets,
-        label=f"{curve_a.label} - {curve_b.label}",
+        label=f"{curve_a.label} - {curve_b.label}", n_jobs=n_jobs,
     )
 
 

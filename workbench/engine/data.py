@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from workbench.engine.cost import CostModel
 from workbench.engine.pool import CountsPool, SamplePool
 from workbench.errors import StrategyError
+from workbench.store.pool_codes import pool_codes
 from workbench.store.records import Run
 
 if TYPE_CHECKING:
@@ -195,10 +196,11 @@ def load_run_data(
     info = store.describe(run_id)
     pool = counts = None
     if info.samples and not info.counts_only:
-        table = store.pool_table(run_id, verifier, agg)
-        if table.num_rows:
-            pool = SamplePool.from_table(
-                table, run_id=run_id, verifier=verifier,
+        # integer-coded in DuckDB: no Python string per sample (bounded memory at 10M samples)
+        coded = pool_codes(store, run_id, verifier, agg)
+        if len(coded.sizes):
+            pool = SamplePool.from_codes(
+                coded, run_id=run_id, verifier=verifier,
                 verifier_kind=None if verifier is None else kinds[verifier], agg=agg,
             )
             counts = pool.to_counts() if pool.correct is not None else None

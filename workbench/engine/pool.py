@@ -318,6 +318,74 @@ class SamplePool:
         )
 
 
+    @classmethod
+    def from_codes(
+        cls,
+        coded: Any,
+        *,
+        run_id: str,
+        verifier: str | None = None,
+        verifier_kind: str | None = None,
+        agg: str | None = None,
+    ) -> SamplePool:
+        """Build from `workbench.store.pool_codes` (integer columns coded in DuckDB, in batches).
+
+        The same pool as `from_table` on the same run, in memory bounded by the padded arrays
+        plus one batch: no Python object per sample.
+        """
+        sizes = np.asarray(coded.sizes, dtype=np.int64)
+        p = len(sizes)
+        if p == 0:
+            raise StrategyError(f"run {run_id!r} holds no samples")
+        m = int(sizes.max())
+        n = int(sizes.sum())
+        correct = np.zeros((p, m), dtype=bool)
+        answer = np.full((p, m), -1, dtype=np.int32)
+        score = np.full((p, m), np.nan) if verifier is not None else None
+        tok = {k: np.full((p, m), np.nan) for k in ("output_tokens", "prompt_tokens")}
+        ungraded = unscored = 0
+        token_rows = dict.fromkeys(tok, 0)
+        for batch in coded.batches():
+            rows = batch.column("problem").to_numpy()
+            cols = batch.column("col").to_numpy()
+            graded = batch.column("is_correct")
+            ungraded += graded.null_count
+            correct[rows, cols] = graded.fill_null(False).to_numpy(zero_copy_only=False)
+            answer[rows, cols] = batch.column("answer_code").to_numpy()
+            if score is not None:
+                sc = batch.column("score")
+                unscored += sc.null_count
+                score[rows, cols] = sc.to_numpy(zero_copy_only=False)
+            for name, arr in tok.items():
+                column = batch.column(name)
+                token_rows[name] += len(column) - column.null_count
+                arr[rows, cols] = column.to_numpy(zero_copy_only=False)
+            del batch, rows, cols, graded
+        missing: dict[str, str] = {}
+        if ungraded:
+            missing["correct"] = f"{ungraded} of {n} samples are ungraded"
+        if not (answer >= 0).any():
+            missing["answer"] = "no sample has an answer key"
+        if verifier is None:
+            missing["score"] = "no verifier chosen"
+        elif unscored or not np.isfinite(score[np.arange(m)[None, :] < sizes[:, None]]).all():
+            scored = n - unscored
+            missing["score"] = f"verifier {verifier!r} scored {scored} of {n} samples"
+        for name in tok:
+            if token_rows[name] == 0:
+                missing[name] = "no token counts"
+        return cls(
+            run_id=run_id, problem_ids=np.asarray(coded.problem_ids, dtype=object), sizes=sizes,
+            correct=None if "correct" in missing else correct,
+            score=None if "score" in missing else score,
+            answer=None if "answer" in missing else answer,
+            output_tokens=None if "output_tokens" in missing else tok["output_tokens"],
+            prompt_tokens=None if "prompt_tokens" in missing else tok["prompt_tokens"],
+            verifier=verifier, verifier_kind=verifier_kind,
+            agg=agg if verifier_kind == "step" else None, missing=missing,
+        )
+
+
 def _recode(labels: np.ndarray) -> np.ndarray:
     """Re-number non-negative labels per row as 0, 1, ... in order of first appearance."""
     p, m = labels.shape

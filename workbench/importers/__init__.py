@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import InputError
+from workbench.store.columnar import ColumnarRun
 from workbench.store.records import RunBundle
 
 FORMATS = {
@@ -152,7 +153,7 @@ def read_path(
     dataset: str | None = None,
     policy_model: str | None = None,
     policy_params: float | None = None,
-) -> list[RunBundle]:
+) -> list[RunBundle | ColumnarRun]:
     """Read the runs at `path`, detecting the format (see `FORMATS`).
 
     A canonical directory gives its one run (the keyword options do not apply: the run says
@@ -169,18 +170,19 @@ def read_path(
     >>> [b.run.run_id for b in read_path(path, verifier="my-prm")]
     ['rows']
     """
-    from workbench.importers import (
-        canonical,
+    fmt = detect_format(path)
+    p = Path(path)
+    if fmt.startswith("canonical"):
+        from workbench.importers import canonical
+
+        return [canonical.read_dir(p.parent if p.is_file() else p)]
+    from workbench.importers import (  # imported here: inspect_ai alone takes seconds to import
         inspect_logs,
         lm_eval_samples,
         openai_outputs,
         search_and_learn,
     )
 
-    fmt = detect_format(path)
-    p = Path(path)
-    if fmt.startswith("canonical"):
-        return [canonical.read_dir(p.parent if p.is_file() else p)]
     shards = _shards(p)
     if run_id is not None and len(shards) > 1 and fmt in ("inspect-log", "lm-eval-samples"):
         raise ValueError(f"`run_id` names one run, but {p} holds {len(shards)} ({fmt})")

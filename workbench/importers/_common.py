@@ -176,6 +176,8 @@ def read_json(path: Path, file: str) -> Any:
                 file, exc.lineno, None, "file is truncated (JSON ends inside a value)"
             ) from exc
         raise InputError(file, exc.lineno, None, f"malformed JSON: {exc.msg}") from exc
+    except RecursionError as exc:
+        raise InputError(file, None, None, "JSON nested too deeply") from exc
     except ValueError as exc:
         line, key = _constant_where(text)
         raise InputError(file, line, key, f"malformed JSON: {exc}") from exc
@@ -211,6 +213,8 @@ def read_jsonl(path: Path, file: str) -> list[tuple[int, Any]]:
                 ) from exc
             msg = f"malformed JSON: {exc.msg} (column {exc.colno})"
             raise InputError(file, i, None, msg) from exc
+        except RecursionError as exc:
+            raise InputError(file, i, None, "JSON nested too deeply") from exc
         except ValueError as exc:
             raise InputError(file, i, _constant_where(line)[1], f"malformed JSON: {exc}") from exc
     return out

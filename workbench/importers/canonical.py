@@ -28,22 +28,38 @@ left out). Unknown fields, missing required fields, wrong types and dangling ref
 ['problems.jsonl', 'run.json', 'samples.jsonl']
 >>> read_dir(out).content_hash() == bundle.content_hash()
 True
+
+`read_dir` gives a validated `store.columnar.ColumnarRun`: Parquet tables stay in their files
+and are read by DuckDB; JSONL tables are parsed by Arrow's JSON reader (a line that reader
+refuses is re-read by the Python reader, which names the line and field). Either way no Python
+object is made per sample (except on that error path and for `problems.jsonl`, whose `meta`
+objects are kept as canonical JSON text).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from workbench.errors import InputError
 from workbench.importers._common import read_json, read_jsonl
-from workbench.store import RunBundle, read_bundle_parquet
-from workbench.store.convert import run_to_dict
-from workbench.store.records import TABLE_RECORDS, Run, record_columns
+from workbench.store import RunBundle
+from workbench.store.columnar import (
+    ColumnarRun,
+    TableSource,
+    check_regular_file,
+    column_kinds,
+    parquet_source,
+)
+from workbench.store.convert import records_to_arrow, run_to_dict
+from workbench.store.records import TABLE_RECORDS, Run, _check_types, check_run, record_columns
 from workbench.store.run_store import EXPORT_FORMAT
 
 HEADER = "run.json"
@@ -81,6 +97,7 @@ def _check_keys(obj: Any, cls: type, file: str, line: int | None, prefix: str = 
 def read_header(path: str | Path) -> tuple[Run, str | None]:
     """The `Run` and the optional content hash from a `run.json`, with precise errors."""
     file = str(path)
+    check_regular_file(Path(path))
     header = read_json(Path(path), file)
     if not isinstance(header, dict):
         raise InputError(file, None, None, "expected a JSON object")
@@ -96,14 +113,17 @@ def read_header(path: str | Path) -> tuple[Run, str | None]:
     digest = header.get("content_hash")
     if digest is not None and not isinstance(digest, str):
         raise InputError(file, None, "content_hash", "expected a string")
-    return Run(**header["run"]), digest
+    run = Run(**header["run"])
+    check_run(run, file)
+    return run, digest
 
 
 def _table_files(directory: Path) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for name in TABLE_RECORDS:
         candidates = [directory / f"{name}{suffix}" for suffix in SUFFIXES]
-        present = [p for p in candidates if p.exists()]
+        # lexists: a dangling link or a link loop is an error below, never silently skipped
+        present = [p for p in candidates if os.path.lexists(p)]
         if len(present) > 1:
             raise InputError(str(directory), None, None,
                              f"both {name}.jsonl and {name}.parquet: keep one form per run")
@@ -112,56 +132,87 @@ def _table_files(directory: Path) -> dict[str, Path]:
     return found
 
 
-def read_dir(directory: str | Path) -> RunBundle:
+def read_dir(directory: str | Path) -> ColumnarRun:
     """Read and validate a canonical run directory (JSONL or Parquet tables).
 
-    All tables of a run must be in one form. Returns the validated bundle; see the module
-    docstring for the layout and an example.
+    All tables of a run must be in one form. Returns the validated run (`ColumnarRun`; its
+    `to_bundle()` gives records for small runs); see the module docstring for the layout and
+    an example.
     """
     src = Path(directory)
-    run, digest = read_header(src / HEADER)
+    header = src / HEADER
+    run, digest = read_header(header)
     tables = _table_files(src)
     forms = {p.suffix for p in tables.values()}
     if len(forms) > 1:
         raise InputError(str(src), None, None,
                          "tables mix .jsonl and .parquet files: keep one form per run")
-    if forms == {".parquet"}:
-        bundle = _read_parquet(src, tables)
-    else:
-        bundle = RunBundle(run=run)
-        for name, path in tables.items():
-            setattr(bundle, name, _read_table_jsonl(name, path))
-    bundle.validate()
-    if digest is not None and bundle.content_hash() != digest:
-        raise InputError(str(src / HEADER), None, "content_hash",
-                         "the tables do not hash to it (edited after export?); "
-                         "remove `content_hash` to accept the edited tables")
-    return bundle
-
-
-def _read_parquet(src: Path, tables: dict[str, Path]) -> RunBundle:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+    sources: dict[str, TableSource] = {}
     for name, path in tables.items():
-        cls = TABLE_RECORDS[name]
-        try:
-            names = pq.read_schema(str(path)).names
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise InputError(str(path), None, None, f"unreadable Parquet: {exc}") from exc
-        allowed = record_columns(cls)
-        for column in names:
-            if column not in allowed:
-                raise InputError(str(path), None, column,
-                                 f"unknown column of {cls.__name__}; columns: {', '.join(allowed)}")
-    # The store's reader owns the Arrow <-> record conversion (JSON columns, types).
-    return read_bundle_parquet(src)
+        if path.suffix == ".parquet":
+            sources[name] = parquet_source(name, path)
+        else:
+            check_regular_file(path)
+            source = _jsonl_source(name, path)
+            if source is not None:
+                sources[name] = source
+    return ColumnarRun(run, sources, header_file=str(header), claimed_hash=digest).validate()
+
+
+_BLANK_LINE = re.compile(rb"(^|\n)[ \t\r]*\n")
+
+
+def _jsonl_source(name: str, path: Path) -> TableSource | None:
+    """One JSONL table as Arrow columns with `_file` and `_line`; None for an empty file."""
+    file = str(path)
+    raw = path.read_bytes()
+    if not raw.strip():
+        return None  # an empty table is allowed: the run has no such records
+    if name != "problems" and not _BLANK_LINE.search(raw.rstrip(b"\n")):
+        tbl = _arrow_jsonl(name, raw)
+        if tbl is not None:
+            lines = pa.array(range(1, tbl.num_rows + 1), pa.int64())
+            return TableSource(file, arrow=tbl.append_column("_line", lines))
+    # the Python reader: problems (meta objects), blank lines, or a file Arrow refused, whose
+    # error this reader names precisely
+    recs = _read_table_jsonl(name, path)
+    for rec in recs:
+        _check_types(rec)
+    tbl = records_to_arrow(TABLE_RECORDS[name], recs)
+    tbl = tbl.append_column("_line", pa.array([r.origin[1] for r in recs], pa.int64()))
+    return TableSource(file, arrow=tbl)
+
+
+_ARROW_JSON = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_()}
+
+
+def _arrow_jsonl(name: str, raw: bytes) -> pa.Table | None:
+    """Arrow's JSON reader with the table's schema; None when it refuses the text (a type
+    mismatch, an unknown field, NaN, an integer beyond 64 bits...)."""
+    import pyarrow.compute as pc
+    import pyarrow.json as pj
+
+    schema = pa.schema([(c, _ARROW_JSON[k]) for c, k in column_kinds(name).items()])
+    try:
+        tbl = pj.read_json(
+            pa.BufferReader(raw),
+            parse_options=pj.ParseOptions(explicit_schema=schema,
+                                          unexpected_field_behavior="error"),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if tbl.num_rows != raw.rstrip(b"\n").count(b"\n") + 1:
+        return None  # a value spanning lines: let the line reader say where
+    for column in tbl.columns:
+        # Arrow reads NaN and Infinity, which are not JSON: the line reader names them
+        if pa.types.is_floating(column.type) and not pc.all(
+                pc.is_finite(column).fill_null(True)).as_py():
+            return None
+    return tbl
 
 
 def _read_table_jsonl(name: str, path: Path) -> list[Any]:
     file = str(path)
-    if not path.read_bytes().strip():
-        return []  # an empty table is allowed: the run has no such records
     cls = TABLE_RECORDS[name]
     out = []
     for line, obj in read_jsonl(path, file):

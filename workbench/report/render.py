@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -356,6 +356,27 @@ def add_exchange(report: Report, results: Sequence[tuple[str, ExchangeResult]], 
     return report
 
 
+def add_twin(report: Report, c: Any, key: str) -> Report:
+    """A real curve with the twin's continuation past the cached pool (`TwinContinuation`)."""
+    report.heading(f"Past the cache: {c.label}, continued by the twin", level=3)
+    report.paragraph(
+        f"Solid: the {len(c.real_budgets)} budgets the cached pool covers, measured. Dashed: "
+        f"{c.model_label}, for budgets the cache cannot serve; its band holds the parameter "
+        "uncertainty (bootstrap refits), the samples not generated, and the problems "
+        "resampled. `workbench twin validate` measures how well such predictions hold on "
+        "held-out samples (README, 'The twin').")
+    report.raw_badge(REAL)
+    report.raw_badge(f"model-based: {c.model_label}", model=True)
+    frame = c.to_frame()
+    report.chart(charts.accuracy_vs_budget(
+        frame, title=f"{c.run_id}: {c.label}, real and twin"), key)
+    table = frame.assign(**{"95% interval": [fr._interval((lo, hi), 3) for lo, hi in
+                                            zip(frame["lo"], frame["hi"], strict=True)]})
+    report.table(table[["budget", "accuracy", "95% interval", "kind", "source"]],
+                 collapsed=f"Table ({len(table)} points)")
+    return report
+
+
 def add_examples(report: Report, a: RunAnalysis) -> Report:
     if a.provenance.third_party and not a.examples:
         report.paragraph(
@@ -466,6 +487,8 @@ def demo_report(d: DemoResult) -> Report:
         "and weighted best-of-N (Snell et al.'s baseline) at 1 to 8 generations; pass@k is the "
         "oracle upper bound.")
     add_run(r, d.main, heading="Qwen2.5-Math-7B-Instruct + RM-72B", level=3)
+    if d.twin is not None:
+        add_twin(r, d.twin, "twin")
 
     r.heading("2. MATH-500: PRM aggregation (Qwen2.5-1.5B-Instruct, Math-Shepherd PRM)")
     r.paragraph(

@@ -8,6 +8,7 @@ dataset has about 1,600 files.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -275,7 +276,9 @@ def get_dataset(name: str) -> Dataset:
     try:
         return DATASETS[name]
     except KeyError:
+        close = difflib.get_close_matches(name, DATASETS, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
         raise DataSourceError(
-            f"no registered dataset {name!r}; registered: {', '.join(DATASETS)}"
+            f"no registered dataset {name!r}; {hint}registered: {', '.join(DATASETS)}"
         ) from None
 

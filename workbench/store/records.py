@@ -7,14 +7,18 @@ part of the record's content (it is excluded from equality and from the content 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.errors import InputError
+
+if TYPE_CHECKING:
+    from workbench.store.columnar import ColumnarRun
+
+INT_MAX = 2**31 - 1
+"""The store keeps integers as 32-bit INTEGER: larger values are refused at ingest."""
 
 Origin = tuple[str, int | None]
 """Where a record came from: (file, 1-based line or record index)."""
@@ -154,47 +158,42 @@ class RunBundle:
         return self
 
     def content_hash(self) -> str:
-        """SHA-256 of the bundle's content (origins excluded), stable across runs of Python.
+        """The run's content hash, computed in columns (`store.columnar`): independent of
+        record order, of int-vs-float spelling of float fields and of the file format, so a
+        run read back from the store hashes the same as the bundle that was ingested."""
+        self.check_types()
+        return self.to_columnar().content_hash()
 
-        Independent of record order and of int-vs-float spelling of float fields, so a run
-        read back from the store (rows in key order, numbers as stored) hashes the same as
-        the bundle that was ingested.
-        """
-        h = hashlib.sha256()
-        h.update(_canonical_json(_record_values(self.run)))
+    def check_types(self) -> None:
+        """Type-check every record against its annotations (importers build from JSON)."""
+        check_run(self.run, self.run.source)
         for name in TABLE_RECORDS:
-            rows = sorted(_canonical_json(_record_values(rec)) for rec in self.table(name))
-            h.update(f"\n#{name}:{len(rows)}\n".encode())
-            for row in rows:
-                h.update(row)
-        return h.hexdigest()
+            for rec in self.table(name):
+                _check_types(rec)
+
+    def to_columnar(self) -> ColumnarRun:
+        """The same run as Arrow tables (origins as `_file`/`_line` columns), for the store's
+        columnar checks, hash and insert. Records must be type-checked first."""
+        from workbench.store.columnar import ColumnarRun, TableSource
+        from workbench.store.convert import records_to_arrow
+
+        tables = {}
+        for name, cls in TABLE_RECORDS.items():
+            rows = self.table(name)
+            if not rows:
+                continue
+            tbl = records_to_arrow(cls, rows)
+            origins = [getattr(r, "origin", None) or (None, None) for r in rows]
+            tbl = tbl.append_column("_file", pa_array([o[0] for o in origins], "string"))
+            tbl = tbl.append_column("_line", pa_array([o[1] for o in origins], "int64"))
+            tables[name] = TableSource(self.run.source, arrow=tbl)
+        return ColumnarRun(self.run, tables)
 
 
-_FLOAT_FIELDS: dict[type, frozenset[str]] = {}
+def pa_array(values: list[Any], typ: str) -> Any:
+    import pyarrow as pa
 
-
-def _float_fields(cls: type) -> frozenset[str]:
-    found = _FLOAT_FIELDS.get(cls)
-    if found is None:
-        found = frozenset(
-            f.name for f in fields(cls) if str(f.type).split("|")[0].strip() == "float"
-        )
-        _FLOAT_FIELDS[cls] = found
-    return found
-
-
-def _record_values(rec: Any) -> list[Any]:
-    floats = _float_fields(type(rec))
-    return [
-        float(v) if f.name in floats and isinstance(v, int) and not isinstance(v, bool) else v
-        for f in fields(rec)
-        if f.name != "origin"
-        for v in (getattr(rec, f.name),)
-    ]
-
-
-def _canonical_json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode() + b"\n"
+    return pa.array(values, type=getattr(pa, typ)())
 
 
 def _fail(rec: Any, field_name: str, message: str) -> InputError:
@@ -234,69 +233,49 @@ def _check_types(rec: Any) -> None:
             raise _fail(rec, f.name, f"expected {base}, got {type(value).__name__} {value!r:.60}")
         if base == "float" and not math.isfinite(value):  # type: ignore[arg-type]
             raise _fail(rec, f.name, f"must be finite, got {value!r}")
+        if base == "int" and not -INT_MAX - 1 <= value <= INT_MAX:  # type: ignore[operator]
+            raise _fail(rec, f.name, f"must be < 2^31 (stored as a 32-bit integer), got {value}")
+        if base == "str" and not value.isascii():  # type: ignore[union-attr]
+            _check_unicode(rec, f.name, value)  # type: ignore[arg-type]
 
 
-def _unique(rows: Iterable[Any], key_fields: Sequence[str], what: str) -> set[tuple[Any, ...]]:
-    seen: set[tuple[Any, ...]] = set()
-    for rec in rows:
-        key = tuple(getattr(rec, k) for k in key_fields)
-        if key in seen:
-            raise _fail(rec, key_fields[-1], f"duplicate {what} {key!r}")
-        seen.add(key)
-    return seen
+def _check_unicode(rec: Any, name: str, value: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise _fail(rec, name, f"is not valid Unicode: {exc.reason} at character {exc.start} "
+                    f"({value[exc.start]!r})") from exc
+
+
+def check_run(run: Run, where: str | None) -> None:
+    """Type-check the run record; errors name `where` (its run.json) and `run.<field>`."""
+    try:
+        _check_types(run)
+    except InputError as exc:
+        raise InputError(where, None, f"run.{exc.field}", exc.message) from exc
+    if not run.run_id.strip():
+        raise InputError(where, None, "run.run_id", "must not be empty")
+
+
+def loads_json(text: str, file: str | None, line: int | None, name: str) -> Any:
+    """Parse a JSON text held in a field (e.g. a Parquet `meta` column); errors name the field.
+
+    >>> loads_json("{not json", "problems.parquet", 3, "meta")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    workbench.errors.InputError: problems.parquet:3: field `meta`: not valid JSON: Expecting ...
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(file, line, name,
+                         f"not valid JSON: {exc.msg} (column {exc.colno})") from exc
+    except RecursionError as exc:
+        raise InputError(file, line, name, "JSON nested too deeply") from exc
 
 
 def validate_bundle(bundle: RunBundle) -> None:
-    """Validate types, finiteness, uniqueness and references of a bundle."""
-    run = bundle.run
-    _check_types(run)
-    if not run.run_id.strip():
-        raise InputError(None, None, "run_id", "must not be empty")
-    if not (bundle.samples or bundle.tree_nodes or bundle.problem_counts):
-        raise InputError(
-            run.source, None, None, "the run holds no samples, tree nodes or counts (empty input?)"
-        )
-    for name in TABLE_RECORDS:
-        for rec in bundle.table(name):
-            _check_types(rec)
-    problem_ids = {p for (_, p) in _unique(bundle.problems, ("dataset", "problem_id"), "problem")}
-    for p in bundle.problems:
-        if p.dataset != run.dataset:
-            raise _fail(
-                p, "dataset", f"{p.dataset!r} differs from the run's dataset {run.dataset!r}"
-            )
-
-    def known_problem(rec: Any) -> None:
-        if rec.problem_id not in problem_ids:
-            raise _fail(rec, "problem_id", f"names unknown problem {rec.problem_id!r}")
-
-    for s in bundle.samples:
-        known_problem(s)
-        if s.sample_idx < 0:
-            raise _fail(s, "sample_idx", f"must be >= 0, got {s.sample_idx}")
-        for name in ("output_tokens", "prompt_tokens", "n_steps"):
-            v = getattr(s, name)
-            if v is not None and v < 0:
-                raise _fail(s, name, f"must be >= 0, got {v}")
-        if (s.chain_id is None) != (s.revision_idx is None):
-            raise _fail(s, "revision_idx", "chain_id and revision_idx go together")
-    sample_keys = _unique(bundle.samples, ("problem_id", "sample_idx"), "sample id")
-    _unique(bundle.step_scores, ("verifier", "problem_id", "sample_idx", "step_idx"), "step score")
-    _unique(bundle.outcome_scores, ("verifier", "problem_id", "sample_idx"), "outcome score")
-    scores: list[StepScore | OutcomeScore] = [*bundle.step_scores, *bundle.outcome_scores]
-    for sc in scores:
-        known_problem(sc)
-        if (sc.problem_id, sc.sample_idx) not in sample_keys:
-            raise _fail(
-                sc, "sample_idx", f"names unknown sample ({sc.problem_id!r}, {sc.sample_idx})"
-            )
-    node_keys = _unique(bundle.tree_nodes, ("problem_id", "node_id"), "tree node")
-    for node in bundle.tree_nodes:
-        known_problem(node)
-        if node.parent_id is not None and (node.problem_id, node.parent_id) not in node_keys:
-            raise _fail(node, "parent_id", f"names unknown node {node.parent_id!r}")
-    _unique(bundle.problem_counts, ("problem_id",), "problem count")
-    for pc in bundle.problem_counts:
-        known_problem(pc)
-        if pc.n <= 0 or not 0 <= pc.c <= pc.n:
-            raise _fail(pc, "c", f"need 0 <= c <= n and n > 0, got n={pc.n}, c={pc.c}")
+    """Validate types (per record), then finiteness, ranges, uniqueness and references (in
+    columns, `store.columnar`) of a bundle."""
+    bundle.check_types()
+    bundle.to_columnar().validate()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,10 +22,11 @@ import pyarrow.parquet as pq
 
 from workbench.errors import InputError, RunNotFoundError, StoreError
 from workbench.locations import STORE_FILE, data_home, default_store_path
-from workbench.store import locking
+from workbench.store import columnar, locking
+from workbench.store.columnar import ColumnarRun, parquet_source
 from workbench.store.convert import arrow_to_records, records_to_arrow, run_to_dict
 from workbench.store.records import TABLE_RECORDS, Run, RunBundle
-from workbench.store.schema import CURRENT_VERSION, MIGRATIONS, VIEWS
+from workbench.store.schema import CURRENT_VERSION, MIGRATIONS, REHASH_VERSION, VIEWS
 
 DEFAULT_STORE = data_home() / STORE_FILE
 """Where `workbench` keeps its store unless told otherwise (env WORKBENCH_STORE overrides):
@@ -33,6 +35,8 @@ DEFAULT_STORE = data_home() / STORE_FILE
 
 EXPORT_FORMAT = "ttc-workbench-run/1"
 PROBLEM_COLUMNS = ("dataset", "problem_id", "question", "gold_answer", "subject", "level", "meta")
+PROBLEM_FIELDS = ("gold_answer", "question", "subject", "level", "meta")
+"""The fields of a problem that runs of one dataset must agree on (gold first: it grades)."""
 AGGREGATIONS = ("last", "min", "prod", "mean")
 
 
@@ -236,11 +240,19 @@ class RunStore:
                 continue
             with self._transaction(record=False):
                 self._execute(sql)
+                if version == REHASH_VERSION:
+                    self._rehash_runs()
                 self._execute(
                     "INSERT INTO schema_version VALUES (?, ?, ?)",
                     [version, description, datetime.now(UTC).replace(tzinfo=None)],
                 )
         self._execute(VIEWS)
+
+    def _rehash_runs(self) -> None:
+        """Recompute every stored run's content hash with the columnar scheme (migration 2)."""
+        for (run_id,) in self._execute("SELECT run_id FROM runs").fetchall():
+            digest = columnar.rehash_stored(self._con, self.run_record(run_id), run_id)
+            self._execute("UPDATE runs SET content_hash = ? WHERE run_id = ?", [digest, run_id])
 
     def _check_version(self) -> None:
         try:
@@ -267,7 +279,7 @@ class RunStore:
             raise StoreError(f"store query failed: {exc}", sql) from exc
 
     # -- writing ----------------------------------------------------------------------------
-    def ingest(self, bundle: RunBundle, *, replace: bool = False) -> IngestResult:
+    def ingest(self, bundle: RunBundle | ColumnarRun, *, replace: bool = False) -> IngestResult:
         """Validate and insert a run in one transaction; a no-op if the same content is stored.
 
         A run id already stored with different content is refused unless `replace=True`.
@@ -277,16 +289,17 @@ class RunStore:
 
     def ingest_many(
         self,
-        bundles: Sequence[RunBundle],
+        bundles: Sequence[RunBundle | ColumnarRun],
         *,
         replace: bool = False,
         progress: Callable[[IngestResult], None] | None = None,
     ) -> list[IngestResult]:
         """Validate and insert several runs in ONE transaction: all of them go in, or none.
 
-        Each bundle is validated and checked against the store before anything is written;
-        runs whose content is already stored are no-ops (`created=False`). `progress` is
-        called with each result as its run is handled (the CLI draws a bar from it).
+        Each run is validated (in columns, once: a `ColumnarRun` already validated is not
+        checked again) and checked against the store before anything is written; runs whose
+        content is already stored are no-ops (`created=False`). `progress` is called with
+        each result as its run is handled (the CLI draws a bar from it).
 
         >>> from workbench.store.records import Problem, Run, Sample
         >>> b = RunBundle(Run("r", "d", "m", "file.jsonl"), [Problem("d", "p")], [Sample("p", 0)])
@@ -295,55 +308,66 @@ class RunStore:
         ([True], [False])
         """
         self._require_writable()
-        plan: list[tuple[RunBundle, IngestResult, bool]] = []
+        plan: list[tuple[ColumnarRun, IngestResult, bool]] = []
         batch_ids: set[str] = set()
-        for bundle in bundles:
-            bundle.validate()
-            run = bundle.run
+        for item in bundles:
+            crun = as_columnar(item).validate()
+            run = crun.run
             if run.run_id in batch_ids:
                 raise InputError(
-                    run.source, None, "run_id", f"run {run.run_id!r} appears twice in one ingest"
+                    crun.where, None, "run_id", f"run {run.run_id!r} appears twice in one ingest"
                 )
             batch_ids.add(run.run_id)
-            digest = bundle.content_hash()
+            digest = crun.content_hash()
             same = self._fetchone("SELECT run_id FROM runs WHERE content_hash = ?", [digest])
             if same is not None:
-                plan.append((bundle, IngestResult(same[0], digest, created=False), False))
+                plan.append((crun, IngestResult(same[0], digest, created=False), False))
                 continue
             exists = self._fetchone("SELECT 1 FROM runs WHERE run_id = ?", [run.run_id])
             if exists and not replace:
                 raise InputError(
-                    run.source, None, "run_id",
+                    crun.where, None, "run_id",
                     f"run {run.run_id!r} is already stored with different content "
                     "(delete it first or ingest with replace)",
                 )
-            plan.append((bundle, IngestResult(run.run_id, digest, created=True), bool(exists)))
-        with self._transaction():
-            for bundle, result, replaces in plan:
+            plan.append((crun, IngestResult(run.run_id, digest, created=True), bool(exists)))
+        with self._ingest_memory(), self._transaction():
+            for crun, result, replaces in plan:
                 if result.created:
-                    self._insert_bundle(bundle, result.content_hash, replaces)
+                    self._insert_run_tables(crun, result.content_hash, replaces)
                 if progress is not None:
                     progress(result)
         return [result for _, result, _ in plan]
 
-    def _insert_bundle(self, bundle: RunBundle, digest: str, exists: bool) -> None:
-        run = bundle.run
+    @contextmanager
+    def _ingest_memory(self) -> Iterator[None]:
+        """DuckDB's memory limit while a run goes in (it spills beyond), restored after."""
+        (old,) = self._fetchone("SELECT current_setting('memory_limit')")  # type: ignore[misc]
+        self._execute(f"SET memory_limit = '{columnar.INGEST_MEMORY_LIMIT}'")
+        try:
+            yield
+        finally:
+            self._execute(f"SET memory_limit = '{old}'")
+
+    def _insert_run_tables(self, crun: ColumnarRun, digest: str, exists: bool) -> None:
+        run = crun.run
         if exists:
             self._delete_rows(run.run_id)
         self._insert_run(run, digest)
-        self._insert_problems(bundle)
-        for name, cls in TABLE_RECORDS.items():
-            rows = bundle.table(name)
-            if name == "problems" or not rows:
-                continue
-            tbl = records_to_arrow(cls, rows)
-            tbl = tbl.add_column(0, "run_id", pa.array([run.run_id] * tbl.num_rows))
-            self._con.register("_incoming", tbl)
-            try:
-                cols = ", ".join(tbl.column_names)
-                self._execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _incoming")
-            finally:
-                self._con.unregister("_incoming")
+        columnar.define_views(self._con, crun)
+        try:
+            if "problems" in crun.tables:
+                self._insert_problems(crun)
+            for name in TABLE_RECORDS:
+                if name == "problems" or name not in crun.tables:
+                    continue
+                cols = ", ".join(columnar.column_kinds(name))
+                self._execute(
+                    f"INSERT INTO {name} (run_id, {cols}) "
+                    f"SELECT ?, {columnar.typed_select(name)} FROM _in_{name}", [run.run_id]
+                )
+        finally:
+            columnar.drop_views(self._con, crun)
 
     def _require_writable(self) -> None:
         if self.read_only:
@@ -363,27 +387,58 @@ class RunStore:
             ],
         )
 
-    def _insert_problems(self, bundle: RunBundle) -> None:
-        if not bundle.problems:
-            return
-        tbl = records_to_arrow(TABLE_RECORDS["problems"], bundle.problems)
-        self._con.register("_incoming", tbl)
-        try:
-            # Problems are shared by the runs of a dataset: keep the first copy stored.
-            self._execute(
-                "INSERT OR IGNORE INTO problems SELECT " + ", ".join(PROBLEM_COLUMNS)
-                + " FROM _incoming"
-            )
-        finally:
-            self._con.unregister("_incoming")
+    def _insert_problems(self, crun: ColumnarRun) -> None:
+        """Problems are shared by the runs of a dataset: a problem already stored must agree
+        with this run's copy in every field (a second gold answer is refused, not dropped);
+        `run_problems` records which problems belong to the run (with or without samples)."""
+        differs = " OR ".join(f"i.{f} IS DISTINCT FROM p.{f}" for f in PROBLEM_FIELDS[:-1])
+        differs += " OR i.meta::JSON IS DISTINCT FROM p.meta"
+        row = self._fetchone(
+            f"""SELECT i._file, i._line, i.problem_id,
+                       {", ".join(f"i.{f}, p.{f}" for f in PROBLEM_FIELDS[:-1])},
+                       i.meta, p.meta::VARCHAR,
+                       (SELECT min(rp.run_id) FROM run_problems rp JOIN runs r USING (run_id)
+                        WHERE rp.problem_id = p.problem_id AND r.dataset = p.dataset)
+                FROM _in_problems i JOIN problems p
+                  ON p.dataset = i.dataset AND p.problem_id = i.problem_id
+                WHERE {differs} ORDER BY i._file, i._line LIMIT 1"""
+        )
+        if row is not None:
+            file, line, pid, *pairs, other = row
+            for k, name in enumerate(PROBLEM_FIELDS):
+                new, old = pairs[2 * k], pairs[2 * k + 1]
+                if name == "meta":
+                    new, old = (None if v is None else json.loads(v) for v in (new, old))
+                if new != old:
+                    raise InputError(
+                        file, line, name,
+                        f"problem {pid!r} of dataset {crun.run.dataset!r} is stored with "
+                        f"{name} {old!r:.80} (run {other!r}); this run has {new!r:.80}: runs of "
+                        "one dataset share their problems (fix the file, or delete that run)",
+                    )
+        self._execute(
+            "INSERT OR IGNORE INTO problems SELECT " + ", ".join(PROBLEM_COLUMNS)
+            + " FROM _in_problems"
+        )
+        self._execute("INSERT OR IGNORE INTO run_problems SELECT ?, problem_id FROM _in_problems",
+                      [crun.run.run_id])
 
     def _delete_rows(self, run_id: str) -> None:
-        for name in [*TABLE_RECORDS, "runs"]:
+        dataset = self._fetchone("SELECT dataset FROM runs WHERE run_id = ?", [run_id])
+        for name in [*TABLE_RECORDS, "run_problems", "runs"]:
             if name != "problems":
                 self._execute(f"DELETE FROM {name} WHERE run_id = ?", [run_id])
+        if dataset is not None:
+            # problems no remaining run of the dataset lists go too (a replaced run may fix them)
+            self._execute(
+                """DELETE FROM problems p WHERE p.dataset = ? AND NOT EXISTS (
+                       SELECT 1 FROM run_problems rp JOIN runs r USING (run_id)
+                       WHERE r.dataset = p.dataset AND rp.problem_id = p.problem_id)""",
+                [dataset[0]],
+            )
 
     def delete_run(self, run_id: str) -> None:
-        """Remove a run and all its rows (problems stay: other runs may share them)."""
+        """Remove a run and all its rows (its problems stay while another run lists them)."""
         self._require_writable()
         self._require_run(run_id)
         with self._transaction():
@@ -463,12 +518,9 @@ class RunStore:
         self._require_run(run_id)
         return self.query(
             """SELECT p.* FROM problems p JOIN runs r ON r.dataset = p.dataset
-               WHERE r.run_id = ? AND p.problem_id IN (
-                   SELECT problem_id FROM samples WHERE run_id = ?
-                   UNION SELECT problem_id FROM tree_nodes WHERE run_id = ?
-                   UNION SELECT problem_id FROM problem_counts WHERE run_id = ?)
-               ORDER BY p.problem_id""",
-            [run_id] * 4,
+               JOIN run_problems rp ON rp.run_id = r.run_id AND rp.problem_id = p.problem_id
+               WHERE r.run_id = ? ORDER BY p.problem_id""",
+            [run_id],
         ).to_arrow()
 
     def pool_table(self, run_id: str, verifier: str | None = None, agg: str = "last") -> pa.Table:
@@ -512,13 +564,57 @@ class RunStore:
         return bundle
 
     def export_run(self, run_id: str, directory: str | Path) -> Path:
-        """Write a run as the canonical Parquet format: `run.json` + one Parquet file per table."""
-        bundle = self.load_bundle(run_id)
-        return write_bundle_parquet(bundle, directory, content_hash=bundle.content_hash())
+        """Write a run as the canonical Parquet format: `run.json` + one Parquet file per table.
+
+        Streamed from DuckDB in batches (no record objects); `run.json`, written last, carries
+        the stored content hash, which the files hash to.
+        """
+        run = self.run_record(run_id)
+        (digest,) = self._fetchone(  # type: ignore[misc]
+            "SELECT content_hash FROM runs WHERE run_id = ?", [run_id])
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "run.json").unlink(missing_ok=True)
+        for name in TABLE_RECORDS:
+            kinds = columnar.column_kinds(name)
+            cols = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" if k == "dict" else c
+                             for c, k in kinds.items())
+            if name == "problems":
+                sql = (f"SELECT {cols} FROM problems p WHERE p.dataset = ? AND p.problem_id IN "
+                       "(SELECT problem_id FROM run_problems WHERE run_id = ?) "
+                       "ORDER BY problem_id")
+                params = [run.dataset, run_id]
+            else:
+                order = ", ".join(columnar.KEYS[name])
+                sql = f"SELECT {cols} FROM {name} WHERE run_id = ? ORDER BY {order}"
+                params = [run_id]
+            path = out / f"{name}.parquet"
+            path.unlink(missing_ok=True)
+            reader = self._con.sql(sql, params=params).to_arrow_reader(1 << 16)
+            writer = None
+            try:
+                for batch in reader:
+                    if writer is None:
+                        writer = pq.ParquetWriter(str(path), batch.schema)
+                    writer.write_batch(batch)
+            finally:
+                if writer is not None:
+                    writer.close()
+        header = {"format": EXPORT_FORMAT, "run": run_to_dict(run), "content_hash": digest}
+        (out / "run.json").write_text(json.dumps(header, indent=2, sort_keys=True) + "\n")
+        return out
 
     def import_run(self, directory: str | Path, *, replace: bool = False) -> IngestResult:
         """Ingest a run exported by `export_run` (or written by hand in the same format)."""
-        return self.ingest(read_bundle_parquet(directory), replace=replace)
+        return self.ingest(read_run_parquet(directory), replace=replace)
+
+
+def as_columnar(item: RunBundle | ColumnarRun) -> ColumnarRun:
+    """A run in the columnar form the store ingests (record bundles are type-checked here)."""
+    if isinstance(item, ColumnarRun):
+        return item
+    item.check_types()
+    return item.to_columnar()
 
 
 def write_bundle_parquet(
@@ -538,28 +634,37 @@ def write_bundle_parquet(
     return out
 
 
-def read_bundle_parquet(directory: str | Path) -> RunBundle:
-    """Read a run in the canonical Parquet format; errors name the file and field."""
+def read_run_parquet(directory: str | Path) -> ColumnarRun:
+    """A run in the canonical Parquet format, as a `ColumnarRun` (not yet validated): the
+    tables stay in their files; errors name the file and field."""
     src = Path(directory)
     header_path = src / "run.json"
-    if not header_path.exists():
+    if not os.path.lexists(header_path):
         raise InputError(str(header_path), None, None, "missing: not a canonical run directory")
+    columnar.check_regular_file(header_path)
     try:
-        header = json.loads(header_path.read_text())
+        header = json.loads(header_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise InputError(str(header_path), exc.lineno, None, f"malformed JSON: {exc.msg}") from exc
-    if header.get("format") != EXPORT_FORMAT:
+    except (UnicodeDecodeError, RecursionError) as exc:
+        raise InputError(str(header_path), None, None, f"unreadable: {exc}") from exc
+    if not isinstance(header, dict) or header.get("format") != EXPORT_FORMAT:
         raise InputError(str(header_path), None, "format", f"expected {EXPORT_FORMAT!r}")
     try:
-        bundle = RunBundle(run=Run(**header["run"]))
+        run = Run(**header["run"])
     except (KeyError, TypeError) as exc:
         raise InputError(str(header_path), None, "run", f"invalid run header: {exc}") from exc
-    for name, cls in TABLE_RECORDS.items():
+    tables = {}
+    for name in TABLE_RECORDS:
         path = src / f"{name}.parquet"
-        if path.exists():
-            try:
-                tbl = pq.read_table(str(path))
-            except (pa.ArrowInvalid, OSError) as exc:
-                raise InputError(str(path), None, None, f"unreadable Parquet: {exc}") from exc
-            setattr(bundle, name, arrow_to_records(cls, tbl, origin_file=str(path)))
-    return bundle
+        if os.path.lexists(path):
+            tables[name] = parquet_source(name, path)
+    digest = header.get("content_hash")
+    return ColumnarRun(run, tables, header_file=str(header_path),
+                       claimed_hash=digest if isinstance(digest, str) else None)
+
+
+def read_bundle_parquet(directory: str | Path) -> RunBundle:
+    """Read a run in the canonical Parquet format as records (small runs; see
+    `read_run_parquet` for the columnar form the store ingests)."""
+    return read_run_parquet(directory).to_bundle()

@@ -158,12 +158,78 @@ SELECT * FROM pool_all
 WHERE run_id = run AND (verifier = ver OR (ver IS NULL AND verifier IS NULL));
 """
 
+# Version 2: ingest became columnar (store/columnar.py). `run_problems` records which problems a
+# run lists, so a problem without samples survives export; the three large tables lose their
+# PRIMARY KEY, whose index made a 10M-row insert twice as slow and held gigabytes of memory
+# (uniqueness is checked in columns before any row goes in, and a run goes in whole, in one
+# transaction); content hashes are recomputed with the columnar scheme (REHASH_VERSION).
+SCHEMA_V2 = """
+DROP MACRO TABLE IF EXISTS pool;
+DROP VIEW IF EXISTS run_summary;
+DROP VIEW IF EXISTS pool_all;
+DROP VIEW IF EXISTS verifiers;
+DROP VIEW IF EXISTS step_agg;
+CREATE TABLE run_problems (
+    run_id     VARCHAR NOT NULL,
+    problem_id VARCHAR NOT NULL,
+    PRIMARY KEY (run_id, problem_id)
+);
+INSERT INTO run_problems
+SELECT DISTINCT run_id, problem_id FROM (
+    SELECT run_id, problem_id FROM samples
+    UNION ALL SELECT run_id, problem_id FROM tree_nodes
+    UNION ALL SELECT run_id, problem_id FROM problem_counts);
+CREATE TABLE samples_v2 (
+    run_id        VARCHAR NOT NULL,
+    problem_id    VARCHAR NOT NULL,
+    sample_idx    INTEGER NOT NULL,
+    answer        VARCHAR,
+    answer_key    VARCHAR,
+    is_correct    BOOLEAN,
+    output_tokens INTEGER,
+    prompt_tokens INTEGER,
+    n_steps       INTEGER,
+    text          VARCHAR,
+    chain_id      INTEGER,
+    revision_idx  INTEGER
+);
+INSERT INTO samples_v2 SELECT * FROM samples;
+DROP TABLE samples;
+ALTER TABLE samples_v2 RENAME TO samples;
+CREATE TABLE step_scores_v2 (
+    run_id      VARCHAR NOT NULL,
+    verifier    VARCHAR NOT NULL,
+    problem_id  VARCHAR NOT NULL,
+    sample_idx  INTEGER NOT NULL,
+    step_idx    INTEGER NOT NULL,
+    score       DOUBLE NOT NULL,
+    step_tokens INTEGER
+);
+INSERT INTO step_scores_v2 SELECT * FROM step_scores;
+DROP TABLE step_scores;
+ALTER TABLE step_scores_v2 RENAME TO step_scores;
+CREATE TABLE outcome_scores_v2 (
+    run_id     VARCHAR NOT NULL,
+    verifier   VARCHAR NOT NULL,
+    problem_id VARCHAR NOT NULL,
+    sample_idx INTEGER NOT NULL,
+    score      DOUBLE NOT NULL
+);
+INSERT INTO outcome_scores_v2 SELECT * FROM outcome_scores;
+DROP TABLE outcome_scores;
+ALTER TABLE outcome_scores_v2 RENAME TO outcome_scores;
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "canonical schema of DESIGN.md", SCHEMA_V1),
+    (2, "columnar ingest: run_problems, no key index on the large tables, hashes recomputed",
+     SCHEMA_V2),
 ]
 """(version, description, SQL) applied in order to bring a store up to date."""
 
 CURRENT_VERSION = MIGRATIONS[-1][0]
+REHASH_VERSION = 2
+"""After this migration's SQL, `RunStore` recomputes every stored run's content hash."""
 
 VIEW_DOCS: dict[str, str] = {
     "step_agg": "per (run, verifier, sample): n_scored_steps, agg_last/min/prod/mean, step_tokens",

@@ -201,7 +201,7 @@ def real_curves(pool: Pool, strategies: Sequence[str], budgets: Sequence[int], *
     """(S, B) accuracy of the real pool (exact, or Monte Carlo with many draws)."""
     data = RunData.from_pool(pool)
     gen = np.random.default_rng(rng)
-    return np.stack([_strategy(s, mc_draws).curve(data, budgets, rng=gen).accuracy
+    return np.stack([_strategy(s, mc_draws, twin=False).curve(data, budgets, rng=gen).accuracy
                      for s in strategies])
 
 
