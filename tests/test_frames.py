@@ -3,10 +3,11 @@
 The result types are FOUND, not listed: every frozen dataclass (and every class with a
 `to_frame`) defined in workbench.engine, workbench.analysis, workbench.store and workbench.twin.
 A type that is an input, a record or a fitted model's component rather than a result must be
-named in `NOT_RESULTS` with the reason, so a new result type without `.to_frame()` fails here. Instances come from one analysis of a REAL
-run (Qwen2.5-Math-7B + RM on 100 MATH problems, `analyse_run` as reports and notebooks call it)
-and the public functions that make the rest; each frame's columns must equal, in order, the
-names the method's docstring lists under ``Columns:``.
+named in `NOT_RESULTS` with the reason, so a new result type without `.to_frame()` fails here.
+Instances come from one analysis of a REAL run (Qwen2.5-Math-7B + RM on 100 MATH problems,
+`analyse_run` as reports and notebooks call it) and the public functions that make the rest;
+each frame's columns must equal, in order, the names the method's docstring lists under
+``Columns:``.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ NOT_RESULTS = {
     # columnar ingest inputs (store/columnar.py)
     "ColumnarRun": "input: a run to ingest, its tables as Parquet files or Arrow tables",
     "TableSource": "input: one table of a run to ingest",
+    "CodedPool": "input: a run's pool, integer-coded, read in batches (store/pool_codes.py)",
     # the canonical records of the data model (rows of the store's tables)
     "Problem": "record", "Run": "record", "Sample": "record", "StepScore": "record",
     "OutcomeScore": "record", "TreeNode": "record", "ProblemCount": "record",
@@ -147,13 +149,16 @@ def instances(tmp_path_factory: pytest.TempPathFactory) -> dict[type, Any]:
                                   np.array([0.3, 0.5])))
     roots.append(allocate([np.array([1.0, 2.0])], [np.array([0.2, 0.4])], np.array([1.0]),
                           budget=1.5))
+    from workbench.engine import RunData
     from workbench.engine.synthetic import synthetic_pool  # synthetic: known truth
     from workbench.twin.model import fit_twin
-    from workbench.twin.predict import predict
+    from workbench.twin.predict import continue_curve, predict
     from workbench.twin.validate import validate
 
     twin = fit_twin(synthetic_pool(20, 8, rng=0), n_boot=5, rng=0)
     roots.append(predict(twin, ["pass_at_k"], [1, 16], rng=0))
+    roots.append(continue_curve(RunData.from_pool(synthetic_pool(20, 4, rng=0)), "best_of_n",
+                                [1, 2, 4, 8], n_boot=4, n_resamples=100, rng=0))
     roots.append(validate(synthetic_pool(30, 16, rng=0), fit_size=4, n_splits=2, n_draws=8,
                           rng=0))
     with RunStore(tmp_path_factory.mktemp("frames") / "s.duckdb") as store:

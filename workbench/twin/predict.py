@@ -259,8 +259,17 @@ class TwinContinuation:
     confidence: float
 
     def to_frame(self) -> Any:
-        """Chart-ready rows (columns strategy, budget, accuracy, lo, hi, kind: "real" for the
-        cached pool, "model" for the twin), each labelled with its source."""
+        """Chart-ready rows, each labelled with its source.
+
+        Columns:
+            strategy: the strategy's label.
+            budget: the budget.
+            accuracy: measured (real) or predicted (model) accuracy.
+            lo: lower bound of its interval.
+            hi: upper bound.
+            kind: "real" for the cached pool, "model" for the twin.
+            source: where the number comes from.
+        """
         import pandas as pd
 
         real = pd.DataFrame({"budget": self.real_budgets, "accuracy": self.real,
