@@ -169,6 +169,12 @@ def test_revisions_hierarchical_hand_computed():
     assert abs(half.per_problem[0, 0] - 0.5) <= 4 * math.sqrt(0.25 / DRAWS)
     last = Revisions(ratio=3, select="last", draws=20).curve(chains, [6], rng=0)
     assert last.per_problem.tolist() == [[0.5]]
+    # "verifier": weighted best-of-N over all six: "1" 0.9, "2" 0.3+0.3+0.5+0.5 = 1.6, "3" 0.2
+    ver = Revisions(ratio=3, select="verifier", draws=20).curve(chains, [6], rng=0)
+    assert ver.per_problem.tolist() == [[1.0]]
+    # one chain: A: "1" 0.9 > "2" 0.6 (wrong); B: "2" 1.0 (right): 1/2 in expectation
+    one = Revisions(ratio=3, select="verifier", draws=DRAWS).curve(chains, [3], rng=0)
+    assert abs(one.per_problem[0, 0] - 0.5) <= 4 * math.sqrt(0.25 / DRAWS)
     # raising A's "1" to 1.2 makes it win across chains
     scores[("p", 0)] = 1.2
     flipped = ChainData.from_records("s", samples, scores=scores)

@@ -69,10 +69,12 @@ def _best_of_8_from_raw_file() -> float:
 
 def test_optimize_qwen_policy_against_the_data(store_path: str) -> None:
     d = _json(store_path, "optimize", QWEN, "--n-boot", "200")
-    assert d["baseline"] == "weighted_bon(verifier=qwen2.5-math-rm-72b)"
+    # the reward model's scores are signed (negative on 14 problems): the weighted vote goes
+    # through a sigmoid (raw signed sums penalise agreement; engine.strategies.weighted_bon)
+    assert d["baseline"] == "weighted_bon(verifier=qwen2.5-math-rm-72b, transform=sigmoid)"
     assert set(d["candidates"]) == {
-        "weighted_bon(verifier=qwen2.5-math-rm-72b)", "best_of_n(verifier=qwen2.5-math-rm-72b)",
-        "majority",
+        "weighted_bon(verifier=qwen2.5-math-rm-72b, transform=sigmoid)",
+        "best_of_n(verifier=qwen2.5-math-rm-72b)", "majority",
     }
     assert d["grid"] == [1.0, 2.0, 4.0, 8.0] and d["bins"] == ["L1", "L2", "L3", "L4", "L5"]
     assert len(d["entries"]) == 6 * 4

@@ -298,9 +298,10 @@ def demo_summary(res: DemoResult) -> list[str]:
     """The headline numbers of a demo, one line each."""
     lines = []
     m = res.main
-    lc = {c.label: c for c in m.curves}
-    wb = lc.get("weighted best-of-N")
-    mj = lc.get("majority vote")
+    # by strategy, not by legend name: a signed reward model's weighted vote is labelled with
+    # its score transform ("weighted best-of-N (sigmoid)")
+    wb = next((c for c in m.curves if c.curve.strategy == "weighted_bon"), None)
+    mj = next((c for c in m.curves if c.curve.strategy == "majority"), None)
     if wb is not None and mj is not None:
         top = int(wb.curve.budgets[-1])
         lines.append(

@@ -260,7 +260,8 @@ def display_name(curve: Curve, *, show_verifier: bool = False) -> str:
     for key, value in curve.params.items():
         if key == "verifier" and not show_verifier:
             continue
-        parts.append(str(value) if key in ("agg", "verifier", "select") else f"{key}={value}")
+        parts.append(str(value) if key in ("agg", "verifier", "select", "transform", "rollout")
+                     else f"{key}={value}")
     return f"{name} ({', '.join(parts)})" if parts else name
 
 

@@ -31,7 +31,7 @@ STRATEGY_PARAMS: dict[str, tuple[tuple[str, object], ...]] = {
     "bfs": (("select", "top"), ("max_depth", None)),
     "dvts": (("width", 4), ("draws", 1000), ("max_depth", None)),
     "lookahead": (("width", 4), ("depth", 1), ("draws", 1000), ("max_depth", None)),
-    "majority": (("draws", 1000), ("enumeration_limit", 65536)),
+    "majority": (("draws", 1000), ("enumeration_limit", 10000)),
     "pass_at_attempts": (),
     "pass_at_k": (),
     "revisions": (("ratio", 4), ("select", "majority"), ("draws", 1000)),

@@ -315,13 +315,16 @@ def simulate_command(
     for text in notices:
         click.echo(f"warning: {text}", err=True)
     rows = [*_rows(curve, boot), *twin_rows]
+    # Monte-Carlo draws per problem and budget: the curve's record, else the strategy's own
+    # (tree replays); None when every budget is exact
+    n_draws = None if curve.exact else curve.meta.get("draws", getattr(strategy, "draws", None))
     header = {
         "run": run, "strategy": curve.strategy, "label": curve.label,
         "params": {k: v for k, v in curve.params.items()}, "problems": len(curve.problem_ids),
         "exact": curve.exact, "biased": curve.biased, "coverage": curve.coverage,
         "ci": None if boot is None else {"method": boot.method, "confidence": confidence,
                                          "resamples": n_resamples},
-        "seed": seed, "draws": curve.meta.get("draws"), "warnings": notices,
+        "seed": seed, "draws": n_draws, "warnings": notices,
         "twin": twin_label,
     }
     if as_json:
@@ -329,9 +332,9 @@ def simulate_command(
         return
     kinds = set(_estimators(curve))
     notes = ["exact" if curve.exact else
-             f"Monte Carlo, {curve.meta.get('draws')} draws" if kinds == {"Monte Carlo"} else
+             f"Monte Carlo, {n_draws} draws" if kinds == {"Monte Carlo"} else
              f"exact where the estimator column says so, else Monte Carlo with "
-             f"{curve.meta.get('draws')} draws"]
+             f"{n_draws} draws"]
     if curve.biased:
         notes.append("BIASED: resampled with replacement")
     if curve.coverage < 1:

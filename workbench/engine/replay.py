@@ -26,6 +26,7 @@ With a finite number of draws a gap reached with tiny probability can go unseen;
 
 from __future__ import annotations
 
+import math
 import warnings
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
@@ -260,20 +261,54 @@ def check_int(value: Any, name: str, *, minimum: int) -> int:
     return int(value)
 
 
-def check_budgets(budgets: Sequence[int], width: int, strategy: str, *,
+SQRT = "sqrt"
+"""The width M = sqrt(N) that Snell et al. compare with M = 4 (budgets N perfect squares)."""
+
+
+def check_width(width: Any) -> int | str:
+    """An integer width >= 1, or "sqrt" (M = sqrt(N) at each budget)."""
+    if width == SQRT:
+        return SQRT
+    return check_int(width, "width", minimum=1)
+
+
+def width_at(width: int | str, beams: int) -> int | None:
+    """The width M at N = `beams` candidates per step, None where N cannot use it (N not a
+    multiple of M, or not a perfect square for M = sqrt(N)).
+
+    >>> width_at(4, 16), width_at("sqrt", 16), width_at("sqrt", 8), width_at(4, 6)
+    (4, 4, None, None)
+    """
+    if width == SQRT:
+        m = math.isqrt(beams)
+        return m if m * m == beams else None
+    assert isinstance(width, int)
+    return width if beams % width == 0 else None
+
+
+def check_budgets(budgets: Sequence[int], width: int | str, strategy: str, *,
                   per_beam: int = 1) -> np.ndarray:
     """Budgets must be positive integers and multiples of the width M (N/M beams), times
-    `per_beam` generations per candidate (lookahead's k + 1)."""
+    `per_beam` generations per candidate (lookahead's k + 1); with M = sqrt(N), N must be a
+    perfect square."""
     out = check_budget_values(budgets)
-    step = width * per_beam
     for n in out.tolist():
-        if n % step:
-            what = (f"the width M={width}" if per_beam == 1 else
-                    f"M(k+1) = {width} x {per_beam} (N(k+1) generations per step)")
+        if n % per_beam == 0 and width_at(width, n // per_beam) is not None:
+            continue
+        if width == SQRT:
             raise StrategyError(
-                f"{strategy}: budget N={n} must be a multiple of {what} "
-                f"(N/M beams of M each); e.g. N in {[step * i for i in (1, 2, 4, 8)]}"
-            )
+                f"{strategy}: budget N={n} does not fit the width M = sqrt(N): N"
+                + ("" if per_beam == 1 else f"/(k+1) = N/{per_beam}")
+                + " must be a perfect square, e.g. N in "
+                f"{[per_beam * i * i for i in (1, 2, 4, 8)]}")
+        assert isinstance(width, int)
+        step = width * per_beam
+        what = (f"the width M={width}" if per_beam == 1 else
+                f"M(k+1) = {width} x {per_beam} (N(k+1) generations per step)")
+        raise StrategyError(
+            f"{strategy}: budget N={n} must be a multiple of {what} "
+            f"(N/M beams of M each); e.g. N in {[step * i for i in (1, 2, 4, 8)]}"
+        )
     return out
 
 
@@ -415,15 +450,17 @@ class WidthSearch(Strategy):
     `prepare` (per-problem work done once for every budget, e.g. lookahead's rollouts).
 
     Args:
-        width: M; every budget N must be a multiple of it.
+        width: M; every budget N must be a multiple of it. "sqrt": M = sqrt(N) at each budget
+            (Snell et al.'s second width; budgets must be perfect squares).
         draws: Monte-Carlo replicates per problem and budget.
         max_depth: depth at which every candidate is final (default: the tree's deepest node).
     """
 
     needs = frozenset({"tree"})
 
-    def __init__(self, width: int = 4, *, draws: int = 1000, max_depth: int | None = None):
-        self.width = check_int(width, "width", minimum=1)
+    def __init__(self, width: int | str = 4, *, draws: int = 1000,
+                 max_depth: int | None = None):
+        self.width = check_width(width)
         self.draws = check_int(draws, "draws", minimum=1)
         self.max_depth = None if max_depth is None else check_int(max_depth, "max_depth",
                                                                   minimum=1)
@@ -435,10 +472,10 @@ class WidthSearch(Strategy):
     """Generations each candidate costs per step: the budget N on the generations axis buys
     N / per_beam candidates per step (lookahead: k + 1)."""
 
-    @property
-    def budget_step(self) -> int:
-        """Budgets must be multiples of this (the candidates per step come in groups of M)."""
-        return self.width * self.per_beam
+    def fits(self, budget: int) -> bool:
+        """Whether this configuration can run at `budget` (generations per step)."""
+        return budget % self.per_beam == 0 and width_at(self.width,
+                                                        budget // self.per_beam) is not None
 
     def prepare(self, tree: ProblemTree, max_depth: int) -> Any:
         """Per-problem precomputation passed to `replay` as `context` (default: none)."""
@@ -447,9 +484,10 @@ class WidthSearch(Strategy):
     @abstractmethod
     def replay(
         self, tree: ProblemTree, n: int, rng: np.random.Generator, *, replace: bool,
-        max_depth: int, context: Any = None,
+        max_depth: int, width: int, context: Any = None,
     ) -> ProblemDraws:
-        """`draws` replays of the search at budget n on one problem."""
+        """`draws` replays of the search with n candidates per step, width `width`, on one
+        problem."""
 
     def curve(
         self, data: Any, budgets: Sequence[int], *, rng: RngLike = None, replace: bool = False
@@ -464,7 +502,10 @@ class WidthSearch(Strategy):
         def one(tree: ProblemTree, n: int, g: np.random.Generator) -> ProblemDraws:
             if tree.problem_id not in contexts:
                 contexts[tree.problem_id] = self.prepare(tree, max_depth)
-            return self.replay(tree, n // self.per_beam, g, replace=replace,
-                               max_depth=max_depth, context=contexts[tree.problem_id])
+            beams = n // self.per_beam
+            width = width_at(self.width, beams)
+            assert width is not None  # check_budgets above
+            return self.replay(tree, beams, g, replace=replace, max_depth=max_depth,
+                               width=width, context=contexts[tree.problem_id])
 
         return replay_curve(self.name, self.params(), tree_data, ns, one, gen, cost_model)

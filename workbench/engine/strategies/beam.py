@@ -49,7 +49,8 @@ class BeamSearch(WidthSearch):
     """beam(N, M) over a cached tree; budgets are N (generations per step).
 
     Args:
-        width: M, the children drawn per kept beam (N/M beams are kept).
+        width: M, the children drawn per kept beam (N/M beams are kept); "sqrt" for
+            M = sqrt(N) (Snell et al.'s other width; budgets must be perfect squares).
         draws: Monte-Carlo replicates per problem and budget.
         max_depth: depth at which every candidate is final (default: the tree's deepest node).
     """
@@ -64,13 +65,13 @@ class BeamSearch(WidthSearch):
 
     def replay(
         self, tree: ProblemTree, n: int, rng: np.random.Generator, *, replace: bool,
-        max_depth: int, context: Any = None,
+        max_depth: int, width: int, context: Any = None,
     ) -> ProblemDraws:
         """R draws of beam(n, width) on one problem."""
         if root_gap(tree, n, replace=replace):
             return ProblemDraws.uncovered(self.draws)
         state = Draws.start(tree, self.draws)
-        keep = n // self.width
+        keep = n // width
         frontier = np.full((self.draws, 1), tree.root)
         m = n
         while True:
@@ -88,5 +89,5 @@ class BeamSearch(WidthSearch):
             key = self.selection_key(tree, cand, active, state, context)
             pos, chosen = top_k(key, active, keep, rng)
             frontier = np.where(chosen, np.take_along_axis(cand, pos, axis=1), -1)
-            m = self.width
+            m = width
         return ProblemDraws.of(weighted_outcome(tree, state), state)

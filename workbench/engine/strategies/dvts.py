@@ -58,10 +58,10 @@ class DVTS(WidthSearch):
 
     def replay(
         self, tree: ProblemTree, n: int, rng: np.random.Generator, *, replace: bool,
-        max_depth: int, context: Any = None,
+        max_depth: int, width: int, context: Any = None,
     ) -> ProblemDraws:
         """R draws of dvts(n, width) on one problem."""
-        r, groups, m = self.draws, n // self.width, self.width
+        r, groups, m = self.draws, n // width, width
         if root_gap(tree, n, replace=replace):
             return ProblemDraws.uncovered(r)
         state = Draws.start(tree, r)

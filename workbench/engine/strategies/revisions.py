@@ -13,6 +13,9 @@ Selection (``select``):
 
 * "majority": plurality over all N answers (the padded slots of a stopped chain vote too: its
   answer stands for every later revision it did not need to make); ties count as a uniform pick.
+* "verifier" (needs verifier scores): weighted best-of-N over all N answers (sum the scores
+  per answer across chains and attempts; a stopped chain's padded slots count like the
+  majority's), Snell et al.'s verifier selection over every revision.
 * "hierarchical" (needs verifier scores): within each chain, weighted best-of-N over its
   `ratio` slots (sum the scores per answer, ties broken at random; a stopped chain's padded
   slots count like the majority's); then across chains, weighted best-of-N over the chains'
@@ -50,7 +53,9 @@ from workbench.engine.results import Curve
 from workbench.engine.strategy import RngLike, Strategy, register
 from workbench.errors import BiasedEstimateWarning, BudgetError, StrategyError
 
-SELECTIONS = ("majority", "hierarchical", "last")
+SELECTIONS = ("majority", "verifier", "hierarchical", "last")
+SCORED = ("verifier", "hierarchical")
+"""Selections that read verifier scores (the verifier then reads every attempt: its cost)."""
 
 
 @register
@@ -59,7 +64,7 @@ class Revisions(Strategy):
 
     Args:
         ratio: sequential attempts per chain (N/ratio chains run in parallel).
-        select: "majority", "hierarchical" or "last" (see the module doc).
+        select: "majority", "verifier", "hierarchical" or "last" (see the module doc).
         draws: Monte-Carlo replicates per problem and budget.
     """
 
@@ -76,6 +81,10 @@ class Revisions(Strategy):
     def params(self) -> dict[str, Any]:
         return {"ratio": self.ratio, "select": self.select}
 
+    def fits(self, budget: int) -> bool:
+        """Whether a budget N splits into N/ratio whole chains."""
+        return budget % self.ratio == 0
+
     def _check(self, chains: ChainData, ns: np.ndarray, replace: bool) -> None:
         for n in ns.tolist():
             if n % self.ratio:
@@ -83,9 +92,9 @@ class Revisions(Strategy):
                     f"revisions: budget N={n} must be a multiple of `ratio`={self.ratio} "
                     f"(N/ratio chains of ratio attempts)"
                 )
-        if self.select == "hierarchical" and not chains.has_scores:
+        if self.select in SCORED and not chains.has_scores:
             raise StrategyError(
-                f"revisions(select='hierarchical') needs a verifier score on every attempt; "
+                f"revisions(select={self.select!r}) needs a verifier score on every attempt; "
                 f"run {chains.run_id!r} has none (load it with a verifier) or lacks some"
             )
         need = int(ns.max()) // self.ratio
@@ -133,8 +142,12 @@ class Revisions(Strategy):
         if self.select == "last":
             answers = answers[..., -1:]
         flat = answers.reshape(r, -1)
-        counts = np.bincount((np.arange(r)[:, None] * a + flat).ravel(),
-                             minlength=r * a).reshape(r, a)
+        bins = (np.arange(r)[:, None] * a + flat).ravel()
+        counts = np.bincount(bins, minlength=r * a).reshape(r, a)
+        if self.select == "verifier":  # weighted best-of-N over all N attempts
+            sums = np.bincount(bins, weights=slots.score[drawn].ravel(),
+                               minlength=r * a).reshape(r, a)
+            return vote_share(counts, correct, sums), drawn
         return vote_share(counts, correct), drawn
 
     def _within_chain(self, problem: ProblemChains, slots: Slots, drawn: np.ndarray,
@@ -185,7 +198,7 @@ class Revisions(Strategy):
         mean = spent.mean(axis=1)
         cost = cost_model.cost(
             mean[0], output_tokens=mean[1], prompt_tokens=mean[2],
-            verified_tokens=mean[3] if self.select == "hierarchical" else None,
+            verified_tokens=mean[3] if self.select in SCORED else None,
         )
         return Curve(
             strategy=self.name, params=self.params(), run_id=chains.run_id,
