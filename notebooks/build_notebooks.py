@@ -119,7 +119,7 @@ boot = bootstrap_curve(curve, n_resamples=2000, method="percentile", rng=0)
 print(curve.label)
 curve.to_frame().merge(boot.to_frame()[["budget", "ci_low", "ci_high"]], on="budget")"""),
         ("code", """\
-candidates.to_frame()[["label", "budget", "accuracy", "accuracy_se", "tokens", "exact"]]"""),
+candidates.curves_frame()[["label", "budget", "accuracy", "accuracy_se", "tokens", "exact"]]"""),
         ("code", """\
 curve_frame = frames.curve_frame([frames.LabelledCurve(curve.label, curve, boot)])
 charts.accuracy_vs_budget(curve_frame, title=f"{RUN}: {curve.label}")"""),

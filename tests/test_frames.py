@@ -210,6 +210,12 @@ def test_frames_hold_the_results_numbers(instances: dict[type, Any]) -> None:
     long = curve.per_problem_frame()
     assert len(long) == curve.per_problem.size
     np.testing.assert_allclose(long.groupby("budget", sort=True)["p"].mean(), curve.accuracy)
+    from workbench.analysis.candidates import CandidateCurves
+
+    cands = instances[CandidateCurves]
+    stacked = cands.curves_frame()
+    assert stacked.columns.tolist() == documented_columns(CandidateCurves.curves_frame)
+    assert len(stacked) == sum(c.budgets.size for c in cands.curves)
     boot = instances[BootstrapResult]
     bf = boot.to_frame()
     np.testing.assert_array_equal(bf["ci_low"], boot.confidence_interval.low)
