@@ -15,8 +15,8 @@ and, in the same process, two baselines for each (each printed with what it is):
   1. the closed-form estimators in a per-problem loop: Chen et al.'s (2021) numerically stable
      pass@k `1 - prod(1 - k / arange(n - c + 1, n + 1))` per problem and k, and best-of-N's
      rank weights C(M-r, N-1)/C(M, N) (ties sharing their mass) per problem and N in numpy;
-  2. per-problem numpy Monte Carlo: for each problem and budget, all draws at once as one
-     (draws x N) index matrix, votes by `bincount`, a random tie-break;
+  2. per-problem numpy Monte Carlo: for each problem, all draws at once as random orderings
+     of its pool (the N-subset is a prefix), votes by `bincount`, a random tie-break;
   3. a plain loop over replicates on the precomputed per-problem matrix.
 * second line, the naive baseline (a Python loop drawing a random subset per problem, per
   budget and per replicate, `rng.choice` + `Counter`), kept for comparison with older results.
@@ -148,11 +148,12 @@ def fair_exact(pool: Any, problems: np.ndarray, budgets: np.ndarray) -> dict[str
         starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])  # tied scores share their mass
         group_mean = np.add.reduceat(c, starts) / np.diff(np.r_[starts, m])
         r = np.arange(1, m + 1)
+        lg = gammaln(np.arange(m + 2) + 1.0)  # lg[k] = log k!, once per problem
         for j, n in enumerate(budgets):
-            with np.errstate(invalid="ignore"):  # C(M - r, N - 1) = 0 where M - r < N - 1
-                logw = (gammaln(m - r + 1) - gammaln(n) - gammaln(m - r - n + 2)
-                        - (gammaln(m + 1) - gammaln(n + 1) - gammaln(m - n + 1)))
-            w = np.where(m - r >= n - 1, np.exp(logw), 0.0)
+            ok = m - r >= n - 1  # C(M - r, N - 1) = 0 elsewhere
+            w = np.zeros(m)
+            w[ok] = np.exp(lg[m - r[ok]] - lg[n - 1] - lg[m - r[ok] - n + 1]
+                           - (lg[m] - lg[n] - lg[m - n]))
             vals[i, j] = float(np.add.reduceat(w, starts) @ group_mean)
     out["best-of-N"] = (time.perf_counter() - t0, vals)
     return out
@@ -161,7 +162,9 @@ def fair_exact(pool: Any, problems: np.ndarray, budgets: np.ndarray) -> dict[str
 def fair_votes(pool: Any, problems: np.ndarray, budgets: np.ndarray, draws: int, seed: int,
                weighted: bool) -> tuple[float, np.ndarray, np.ndarray]:
     """Per-problem numpy Monte Carlo: (seconds, (problems, B) means, (B,) mean per-draw
-    variance). Each (problem, budget) draws all its subsets at once as a (draws x N) matrix."""
+    variance). Each problem draws `draws` random orderings of its pool at once; the subset of
+    size N is a prefix of each (nested subsets, shared across budgets, as careful research code
+    does); votes per (draw, answer) by one `bincount`."""
     rng = np.random.default_rng(seed)
     means = np.empty((len(problems), len(budgets)))
     var = np.zeros((len(problems), len(budgets)))
@@ -171,8 +174,9 @@ def fair_votes(pool: Any, problems: np.ndarray, budgets: np.ndarray, draws: int,
         ans, ok = pool.answer[p, :m], pool.class_correct[p]
         k = max(int(ans.max()) + 1, 1)
         wts = pool.score[p, :m] if weighted else np.ones(m)
+        order = np.argsort(rng.random((draws, m)), axis=1)  # random orderings, no replacement
         for j, n in enumerate(budgets):
-            idx = np.argsort(rng.random((draws, m)), axis=1)[:, :n]  # subsets, no replacement
+            idx = order[:, :n]
             a = ans[idx]
             real = a >= 0
             flat = (np.arange(draws)[:, None] * k + np.where(real, a, 0))[real]

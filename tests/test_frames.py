@@ -36,6 +36,7 @@ NOT_RESULTS = {
     "RunData": "input: a run's data as the engine reads it",
     "SamplePool": "input: a pool of samples",
     "CountsPool": "input: per-problem counts",
+    "CodedPool": "input: a run's pool integer-coded by DuckDB, read in batches",
     "CostModel": "input: parameter counts and prices",
     "TreeData": "input: cached search trees",
     "ProblemTree": "input: one problem's cached tree",

@@ -2,9 +2,11 @@
 
 The bootstrap and the policy search split their replicates into chunks of a fixed size (it
 depends on the data's shape only), and every chunk draws from its own random stream spawned
-from the caller's generator. Which worker runs a chunk therefore changes nothing: results are
-identical for the same seed with `n_jobs=1`, with joblib's local processes, and on a Dask
-cluster through `joblib.parallel_config(backend="dask")`:
+from the caller's generator. Which worker runs a chunk therefore changes no random draw: for
+the same seed, `n_jobs=1`, joblib's local processes and a Dask cluster (through
+`joblib.parallel_config(backend="dask")`) compute the same replicates. They are bitwise equal
+where the BLAS runs with the same number of threads; joblib's process workers run it on one
+thread, which changes the summation order of matrix products (differences ~1e-15):
 
     from dask.distributed import Client
     import joblib
