@@ -54,7 +54,6 @@ NOT_RESULTS = {
     # columnar ingest inputs (store/columnar.py)
     "ColumnarRun": "input: a run to ingest, its tables as Parquet files or Arrow tables",
     "TableSource": "input: one table of a run to ingest",
-    "CodedPool": "input: a run's pool, integer-coded, read in batches (store/pool_codes.py)",
     # the canonical records of the data model (rows of the store's tables)
     "Problem": "record", "Run": "record", "Sample": "record", "StepScore": "record",
     "OutcomeScore": "record", "TreeNode": "record", "ProblemCount": "record",
