@@ -1,12 +1,13 @@
 """Every public result type has `.to_frame()` returning a DataFrame with its documented columns.
 
 The result types are FOUND, not listed: every frozen dataclass (and every class with a
-`to_frame`) defined in workbench.engine, workbench.analysis and workbench.store. A type that is
-an input or a record rather than a result must be named in `NOT_RESULTS` with the reason, so a
-new result type without `.to_frame()` fails here. Instances come from one analysis of a REAL
-run (Qwen2.5-Math-7B + RM on 100 MATH problems, `analyse_run` as reports and notebooks call it)
-and the public functions that make the rest; each frame's columns must equal, in order, the
-names the method's docstring lists under ``Columns:``.
+`to_frame`) defined in workbench.engine, workbench.analysis, workbench.store and workbench.twin.
+A type that is an input, a record or a fitted model's component rather than a result must be
+named in `NOT_RESULTS` with the reason, so a new result type without `.to_frame()` fails here.
+Instances come from one analysis of a REAL run (Qwen2.5-Math-7B + RM on 100 MATH problems,
+`analyse_run` as reports and notebooks call it) and the public functions that make the rest;
+each frame's columns must equal, in order, the names the method's docstring lists under
+``Columns:``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import pytest
 import workbench.analysis
 import workbench.engine
 import workbench.store
+import workbench.twin
 from tests.report_helpers import real_store_path
 from tests.store_helpers import small_bundle
 from workbench.frames import documented_columns
@@ -56,12 +58,16 @@ NOT_RESULTS = {
     "Problem": "record", "Run": "record", "Sample": "record", "StepScore": "record",
     "OutcomeScore": "record", "TreeNode": "record", "ProblemCount": "record",
     "RunBundle": "records of one run, before ingest",
+    # the twin's fitted components: its results are TwinPrediction and Validation
+    "Twin": "fitted model", "TwinParams": "fitted model", "PitmanYor": "fitted model",
+    "BetaPrior": "fitted model", "ScoreTransform": "fitted model", "ScoreModel": "fitted model",
+    "TokenModel": "fitted model",
 }
 
 
 def _public_classes() -> dict[str, type]:
     found: dict[str, type] = {}
-    for pkg in (workbench.engine, workbench.analysis, workbench.store):
+    for pkg in (workbench.engine, workbench.analysis, workbench.store, workbench.twin):
         for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
             module = importlib.import_module(info.name)
             for name, cls in vars(module).items():
@@ -143,6 +149,18 @@ def instances(tmp_path_factory: pytest.TempPathFactory) -> dict[type, Any]:
                                   np.array([0.3, 0.5])))
     roots.append(allocate([np.array([1.0, 2.0])], [np.array([0.2, 0.4])], np.array([1.0]),
                           budget=1.5))
+    from workbench.engine import RunData
+    from workbench.engine.synthetic import synthetic_pool  # synthetic: known truth
+    from workbench.twin.model import fit_twin
+    from workbench.twin.predict import continue_curve, predict
+    from workbench.twin.validate import validate
+
+    twin = fit_twin(synthetic_pool(20, 8, rng=0), n_boot=5, rng=0)
+    roots.append(predict(twin, ["pass_at_k"], [1, 16], rng=0))
+    roots.append(continue_curve(RunData.from_pool(synthetic_pool(20, 4, rng=0)), "best_of_n",
+                                [1, 2, 4, 8], n_boot=4, n_resamples=100, rng=0))
+    roots.append(validate(synthetic_pool(30, 16, rng=0), fit_size=4, n_splits=2, n_draws=8,
+                          rng=0))
     with RunStore(tmp_path_factory.mktemp("frames") / "s.duckdb") as store:
         roots.append(store.ingest(small_bundle()))
     found: dict[type, Any] = {}
@@ -192,6 +210,12 @@ def test_frames_hold_the_results_numbers(instances: dict[type, Any]) -> None:
     long = curve.per_problem_frame()
     assert len(long) == curve.per_problem.size
     np.testing.assert_allclose(long.groupby("budget", sort=True)["p"].mean(), curve.accuracy)
+    from workbench.analysis.candidates import CandidateCurves
+
+    cands = instances[CandidateCurves]
+    stacked = cands.curves_frame()
+    assert stacked.columns.tolist() == documented_columns(CandidateCurves.curves_frame)
+    assert len(stacked) == sum(c.budgets.size for c in cands.curves)
     boot = instances[BootstrapResult]
     bf = boot.to_frame()
     np.testing.assert_array_equal(bf["ci_low"], boot.confidence_interval.low)

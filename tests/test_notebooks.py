@@ -4,7 +4,9 @@ Each notebook is executed with nbclient in a kernel of this interpreter (the .ve
 repository root, with $WORKBENCH_DATA_MIRROR from the environment and a temporary
 $WORKBENCH_STORE (a copy of a store of the registered datasets, so no notebook writes to the
 user's store). The committed notebooks carry no outputs: they must equal what
-`notebooks/build_notebooks.py` writes.
+`notebooks/build_notebooks.py` writes. Their executed copies (notebooks/executed/, written by
+`build_notebooks.py --execute`, outputs kept, charts as PNG) must hold the same cells, every one
+run without error, so a reader on GitHub sees current results.
 """
 
 from __future__ import annotations
@@ -29,11 +31,7 @@ def test_the_four_notebooks_exist() -> None:
 
 
 def test_committed_notebooks_are_clean_and_match_their_builder() -> None:
-    sys.path.insert(0, str(ROOT / "notebooks"))
-    try:
-        import build_notebooks
-    finally:
-        sys.path.pop(0)
+    build_notebooks = _builder()
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
         nbformat.validate(nb)
@@ -43,6 +41,35 @@ def test_committed_notebooks_are_clean_and_match_their_builder() -> None:
         assert [c.source for c in nb.cells] == [c.source for c in built.cells], (
             f"{path.name} differs from build_notebooks.py: run python notebooks/build_notebooks.py"
         )
+
+
+def _builder():  # type: ignore[no-untyped-def]
+    sys.path.insert(0, str(ROOT / "notebooks"))
+    try:
+        import build_notebooks
+    finally:
+        sys.path.pop(0)
+    return build_notebooks
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_executed_copy_is_current_and_shows_results(path: Path) -> None:
+    builder = _builder()
+    done = nbformat.read(ROOT / "notebooks" / "executed" / path.name, as_version=4)
+    nbformat.validate(done)
+    built = builder.build(path.stem, builder.NOTEBOOKS[path.stem])
+    assert [c.source for c in done.cells] == [c.source for c in built.cells], (
+        f"executed/{path.name} is stale: run python notebooks/build_notebooks.py --execute")
+    code = [c for c in done.cells if c.cell_type == "code"]
+    assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
+    outputs = [o for c in code for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    # the first code cell only names the run; the store cell prints what it opened
+    assert "RUN = " in code[0].source and code[1].outputs
+    # tables (and, in the notebooks that draw them on the default run, charts as PNG) kept
+    assert any("text/html" in o.get("data", {}) for o in outputs), "no table was kept"
+    if path.stem != "03_budget_planning":  # its only chart needs a larger model's run
+        assert any("image/png" in o.get("data", {}) for o in outputs), "no chart was kept"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -122,36 +122,9 @@ class CandidateCurves:
         return pd.DataFrame(rows, columns=["label", "run_id", "strategy", "budgets", "exact",
                                            "coverage", "baseline", "skipped"])
 
-
-def coverage_of(curve: Curve, problem_ids: Sequence[str] | np.ndarray) -> float:
-    """Share of `problem_ids` that `curve` covers (has a row for).
-
-    >>> from workbench.engine.data import RunData
-    >>> from workbench.engine.pool import SamplePool
-    >>> from workbench.engine.simulate import simulate
-    >>> c = simulate(RunData.from_pool(SamplePool.from_arrays(correct=[[1, 0]])), "pass_at_k", [1])
-    >>> coverage_of(c, ["0", "1", "2", "3"])
-    0.25
-    """
-    ids = np.asarray(problem_ids).astype(str)
-    if ids.size == 0:
-        return 0.0
-    return float(np.isin(ids, np.asarray(curve.problem_ids).astype(str)).mean())
-
-
-def signed_verifiers(data_for: Callable[[str, str | None], RunData],
-                     verifiers: dict[str, str]) -> frozenset[str]:
-    """The verifiers some of whose scores are negative (step verifiers: any step score, read
-    through the `min` aggregation)."""
-    out = set()
-    for v, kind in verifiers.items():
-        pool = data_for(v, "min" if kind == "step" else None).pool
-        if pool is not None and pool.score is not None and np.nanmin(pool.score) < 0:
-            out.add(v)
-    return frozenset(out)
-
-    def to_frame(self) -> pd.DataFrame:
-        """Every candidate's curve stacked (`Curve.to_frame` columns), plus `is_baseline`.
+    def curves_frame(self) -> pd.DataFrame:
+        """Every candidate's curve stacked (`Curve.to_frame` columns), plus `is_baseline`
+        (`to_frame` is the one-row-per-candidate summary).
 
         Columns:
             run_id: the run the pool came from.
@@ -179,6 +152,34 @@ def signed_verifiers(data_for: Callable[[str, str | None], RunData],
             f["is_baseline"] = c is self.baseline
             frames.append(f)
         return pd.concat(frames, ignore_index=True)
+
+
+def coverage_of(curve: Curve, problem_ids: Sequence[str] | np.ndarray) -> float:
+    """Share of `problem_ids` that `curve` covers (has a row for).
+
+    >>> from workbench.engine.data import RunData
+    >>> from workbench.engine.pool import SamplePool
+    >>> from workbench.engine.simulate import simulate
+    >>> c = simulate(RunData.from_pool(SamplePool.from_arrays(correct=[[1, 0]])), "pass_at_k", [1])
+    >>> coverage_of(c, ["0", "1", "2", "3"])
+    0.25
+    """
+    ids = np.asarray(problem_ids).astype(str)
+    if ids.size == 0:
+        return 0.0
+    return float(np.isin(ids, np.asarray(curve.problem_ids).astype(str)).mean())
+
+
+def signed_verifiers(data_for: Callable[[str, str | None], RunData],
+                     verifiers: dict[str, str]) -> frozenset[str]:
+    """The verifiers some of whose scores are negative (step verifiers: any step score, read
+    through the `min` aggregation)."""
+    out = set()
+    for v, kind in verifiers.items():
+        pool = data_for(v, "min" if kind == "step" else None).pool
+        if pool is not None and pool.score is not None and np.nanmin(pool.score) < 0:
+            out.add(v)
+    return frozenset(out)
 
 
 def load_strategies() -> None:

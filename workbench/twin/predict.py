@@ -110,7 +110,18 @@ class TwinPrediction:
                 np.asarray(np.quantile(reps, 1 - alpha, axis=0)))
 
     def to_frame(self) -> Any:
-        """One row per budget: accuracy, interval, and the model-based label."""
+        """One row per budget: accuracy, interval, and the model-based label.
+
+        Columns:
+            strategy: the strategy's label.
+            budget: the budget.
+            accuracy: the twin's mean predicted accuracy.
+            low: lower bound of the interval.
+            high: upper bound.
+            confidence: the interval's level.
+            model_based: always True (a model's prediction, not a measurement).
+            source: which twin made it.
+        """
         import pandas as pd
 
         return pd.DataFrame({
@@ -248,8 +259,17 @@ class TwinContinuation:
     confidence: float
 
     def to_frame(self) -> Any:
-        """Chart-ready rows (columns strategy, budget, accuracy, lo, hi, kind: "real" for the
-        cached pool, "model" for the twin), each labelled with its source."""
+        """Chart-ready rows, each labelled with its source.
+
+        Columns:
+            strategy: the strategy's label.
+            budget: the budget.
+            accuracy: measured (real) or predicted (model) accuracy.
+            lo: lower bound of its interval.
+            hi: upper bound.
+            kind: "real" for the cached pool, "model" for the twin.
+            source: where the number comes from.
+        """
         import pandas as pd
 
         real = pd.DataFrame({"budget": self.real_budgets, "accuracy": self.real,

@@ -117,7 +117,21 @@ class Validation:
         return rows
 
     def to_frame(self) -> Any:
-        """One row per strategy and budget, averaged over splits; labelled model-based."""
+        """One row per strategy and budget, averaged over splits; labelled model-based.
+
+        Columns:
+            run: the run the twin was calibrated on.
+            strategy: the strategy.
+            budget: the budget.
+            real: accuracy measured on the held-out half.
+            predicted: the twin's prediction (mean over splits).
+            low: lower bound of the prediction interval.
+            high: upper bound.
+            mae: mean absolute error of the prediction.
+            coverage: share of splits whose interval held the real value.
+            model_based: always True.
+            source: which twin, calibrated on which run.
+        """
         import pandas as pd
 
         rows = []
