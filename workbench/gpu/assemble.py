@@ -7,7 +7,9 @@ Per policy `P` the run `<run_prefix>/<P>` holds:
   `probe` (the cross-fitted hidden-state probe's P(correct) at every step end);
 - outcome_scores: `<judge>` (its P(yes) that the final answer is correct).
 Problems carry the gold answer and the dataset's problem id, not the question text (third-party
-text stays in the registered dataset).
+text stays in the registered dataset). Give the job a dataset name of its own (e.g.
+"math500-ids"): the store refuses a second copy of a stored problem that differs from it, and
+a copy without its question differs.
 """
 
 from __future__ import annotations
@@ -122,7 +124,7 @@ def assemble_job(cfg: JobConfig, *, partial: bool = False) -> list[Path]:
             run=run,
             problems=[Problem(dataset=cfg.dataset, problem_id=p["problem_id"], question=None,
                               gold_answer=p.get("gold_answer"),
-                              meta={"question": "in the registered dataset"})
+                              meta={"question": "not stored: see the registered dataset"})
                       for p in problems if p["problem_id"] in covered],
             samples=samples, step_scores=step_scores, outcome_scores=outcome_scores,
         )
