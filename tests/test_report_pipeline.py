@@ -25,6 +25,7 @@ DEMO_SECTIONS = (
     "1. MATH: Qwen2.5-Math-7B-Instruct with an outcome reward model",
     "Difficulty bins (oracle, pass@1)",
     "Accuracy vs budget per difficulty bin",
+    "Past the cache",
     "Compute-optimal policy per difficulty bin",
     "Budget plan: Best accuracy for 4 generations per question on average",
     "2. MATH-500: PRM aggregation",
