@@ -47,13 +47,19 @@ def test_readme_example_has_every_table_and_ingests(tmp_path: Path) -> None:
         (folder / name).write_text(content, encoding="utf-8")
     json.loads(files["run.json"])  # one JSON document, the rest one object per line
     (bundle,) = read_path(folder)
-    assert {t: len(getattr(bundle, t)) for t in TABLES} == {
+    run_id = "me/llama-8b-math500"
+    with RunStore(tmp_path / "s.duckdb") as store:
+        assert store.ingest(bundle).created
+        info = {r.run_id: r for r in store.runs()}[run_id]
+        dataset = info.dataset
+        counts = {t: int(store.query(
+            "SELECT count(*) AS n FROM problems WHERE dataset = ?" if t == "problems"
+            else f"SELECT count(*) AS n FROM {t} WHERE run_id = ?",
+            [dataset if t == "problems" else run_id]).to_pandas().n[0]) for t in TABLES}
+    assert counts == {
         "problems": 1, "samples": 2, "step_scores": 3, "outcome_scores": 2, "tree_nodes": 5,
         "problem_counts": 1,
     }
-    with RunStore(tmp_path / "s.duckdb") as store:
-        assert store.ingest(bundle).created
-        info = {r.run_id: r for r in store.runs()}["me/llama-8b-math500"]
     assert info.has_step_scores and info.has_outcome_scores and info.has_tree
 
 

@@ -26,7 +26,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,9 +83,19 @@ def column_kinds(name: str) -> dict[str, str]:
     return {f.name: _base(f.type) for f in fields(cls) if f.name != "origin"}
 
 
+def column_defaults(name: str) -> dict[str, Any]:
+    """Columns whose record field has a non-None default (e.g. `is_terminal`, `expanded`):
+    a value missing from the file takes it, as the record would."""
+    cls = TABLE_RECORDS[name]
+    return {f.name: f.default for f in fields(cls)
+            if f.name != "origin" and f.default is not MISSING and f.default is not None}
+
+
 def required_columns(name: str) -> list[str]:
     cls = TABLE_RECORDS[name]
-    return [f.name for f in fields(cls) if f.name != "origin" and "None" not in str(f.type)]
+    defaults = column_defaults(name)
+    return [f.name for f in fields(cls) if f.name != "origin" and "None" not in str(f.type)
+            and f.name not in defaults]
 
 
 _SQL_TYPES = {"str": "VARCHAR", "int": "HUGEINT", "float": "DOUBLE", "bool": "BOOLEAN",
@@ -286,12 +296,23 @@ def _define_view(con: duckdb.DuckDBPyConnection, name: str, source: TableSource)
         line = "file_row_number + 1"
         file = f"'{_quote(source.file)}'"
     cols = []
+    defaults = column_defaults(name)
     for col, kind in kinds.items():
         typ = _SQL_TYPES[kind]
-        cols.append(f"CAST({col} AS {typ}) AS {col}" if col in present
-                    else f"NULL::{typ} AS {col}")
+        value = f"CAST({col} AS {typ})" if col in present else f"NULL::{typ}"
+        if col in defaults:
+            value = f"COALESCE({value}, {_sql_literal(defaults[col])}::{typ})"
+        cols.append(f"{value} AS {col}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW _in_{name} AS SELECT {', '.join(cols)}, "
                 f"CAST({file} AS VARCHAR) AS _file, CAST({line} AS BIGINT) AS _line FROM {frm}")
+
+
+def _sql_literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + _quote(str(value)) + "'"
 
 
 def _first(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...] | None:
