@@ -20,7 +20,7 @@ from typing import Any
 
 from workbench import __version__
 from workbench.errors import CollectError
-from workbench.gpu.job import Job, JobConfig, read_problems, split_capped
+from workbench.gpu.job import Job, JobConfig, split_capped
 
 
 def _stats(cfg: JobConfig) -> list[dict[str, Any]]:
@@ -31,12 +31,15 @@ def _stats(cfg: JobConfig) -> list[dict[str, Any]]:
 
 
 def _params(stats: list[dict[str, Any]], policy: str) -> float | None:
-    """Parameters with the embedding counted once (the upstream models tie it; the GGUF
-    stores the output matrix separately), as FLOPs = 2 x params x tokens expects."""
+    """Parameters with the embedding counted once, as FLOPs = 2 x params x tokens expects:
+    the upstream Qwen2.5 models tie it, and their GGUF files store a (re-quantised) copy as a
+    separate output matrix, which is not counted. Loads logged before `separate_output` was
+    recorded were of those Qwen files."""
     for s in stats:
         if s.get("stage") == "load" and s.get("policy") == policy:
             c = s["config"]
-            return float(s["params"] - c["vocab"] * c["hidden"])
+            copy = c["vocab"] * c["hidden"] if s.get("separate_output", True) else 0
+            return float(s["params"] - copy)
     return None
 
 
@@ -50,9 +53,8 @@ def assemble_job(cfg: JobConfig, *, partial: bool = False) -> list[Path]:
     from workbench.collect.assemble import write_run_atomically
     from workbench.store.records import OutcomeScore, Problem, Run, RunBundle, Sample, StepScore
 
-    job = Job.__new__(Job)  # only the shard readers are needed: no model, no device
-    job.cfg, job.work = cfg, Path(cfg.workdir)
-    problems = read_problems(cfg)
+    job = Job(cfg, device="cpu", deadline=None, log=lambda line: None)  # loads no model
+    problems = job.problems
     stats = _stats(cfg)
     written = []
     for spec in cfg.policies:

@@ -36,6 +36,13 @@ class Layer:
 KV = tuple[torch.Tensor, torch.Tensor]
 
 
+def _inv_freq(cfg: DecoderConfig, device: torch.device) -> torch.Tensor:
+    """RoPE inverse frequencies, theta^(-2i/d) for i < d/2."""
+    hd = cfg.head_dim
+    return 1.0 / (cfg.rope_theta ** (
+        torch.arange(0, hd, 2, device=device, dtype=torch.float32) / hd))
+
+
 class KVCache:
     """Static K/V buffers, one pair per layer: [rows, kv_heads, max_len, head_dim]."""
 
@@ -85,9 +92,7 @@ class Decoder:
                 w_gate_up=cat(p + "ffn_gate.weight", p + "ffn_up.weight"),
                 w_down=t(p + "ffn_down.weight"),
             ))
-        hd = cfg.head_dim
-        self.inv_freq = 1.0 / (cfg.rope_theta ** (
-            torch.arange(0, hd, 2, device=self.device, dtype=torch.float32) / hd))
+        self.inv_freq = _inv_freq(cfg, self.device)
         self.n_params = int(sum(np.prod(w.shape) for w in weights.values()))
 
     # -- persistence: de-quantising a GGUF takes a minute, loading this a second ----------------
@@ -108,9 +113,7 @@ class Decoder:
         self.norm = state["norm"]
         self.lm_head = state["lm_head"] if state["lm_head"] is not None else self.embed
         self.layers = [Layer(**x) for x in state["layers"]]
-        hd = self.cfg.head_dim
-        self.inv_freq = 1.0 / (self.cfg.rope_theta ** (
-            torch.arange(0, hd, 2, device=self.device, dtype=torch.float32) / hd))
+        self.inv_freq = _inv_freq(self.cfg, self.device)
         self.n_params = int(state["n_params"])
         return self
 

@@ -106,6 +106,7 @@ def generate(
     stopped = torch.zeros(slots, dtype=torch.bool, device=dev)
     out = torch.zeros(slots, max_new, dtype=torch.long, device=dev)
     owner: list[tuple[int, int] | None] = [None] * slots
+    live = np.zeros(slots, dtype=bool)  # rows holding a sample (host copy: no device sync)
     pos_host = np.zeros(slots, dtype=np.int64)
     free = list(range(slots - 1, -1, -1))
     t0 = time.monotonic()
@@ -139,16 +140,16 @@ def generate(
         done[s] = is_stop | (max_new <= 1)
         for (p, smp), slot in zip(batch, where, strict=True):
             owner[slot] = (p, smp)
+            live[slot] = True
             pos_host[slot] = len(prompts[p])
 
     def harvest() -> None:
         nonlocal finished, n_tokens
-        live = [i for i in range(slots) if owner[i] is not None]
-        if not live:
+        rows_live = np.flatnonzero(live)
+        if not rows_live.size:
             return
-        idx = torch.tensor(live, device=dev)
-        d = done[idx].cpu().numpy()
-        fin = [live[j] for j in np.flatnonzero(d)]
+        d = done[torch.from_numpy(rows_live).to(dev)].cpu().numpy()
+        fin = rows_live[d].tolist()
         if not fin:
             return
         fidx = torch.tensor(fin, device=dev)
@@ -163,6 +164,7 @@ def generate(
             on_done(Generation(p, smp, toks[j, :keep].tolist(),
                                "stop" if stop_flags[j] else "length"))
             owner[slot] = None
+            live[slot] = False
             free.append(slot)
             finished += 1
 
@@ -192,7 +194,7 @@ def generate(
             done |= is_stop | (ngen >= max_new) | (pos + 2 >= max_len)
             tok = torch.where(active, nxt, tok)
             pos = torch.where(active, pos + 1, pos)
-            pos_host[[i for i in range(slots) if owner[i] is not None]] += 1
+            pos_host[live] += 1
             np.minimum(pos_host, max_len - 1, out=pos_host)
             steps += 1
         harvest()

@@ -195,7 +195,8 @@ class Job:
             self.models[name] = dec
             self.tokenizers[name] = load_tokenizer(model_path(spec))
             self.stat(stage="load", policy=name, seconds=round(time.monotonic() - t0, 1),
-                      params=dec.n_params, config=dec.cfg.to_dict())
+                      params=dec.n_params, separate_output=dec.lm_head is not dec.embed,
+                      config=dec.cfg.to_dict())
         return self.models[name], self.tokenizers[name]
 
     # -- shards --------------------------------------------------------------------------
@@ -261,12 +262,15 @@ class Job:
                         if isinstance(tid, int) and tid >= 0})
         results: dict[int, dict[int, Generation]] = {}
         complete: list[int] = []
+        written = 0  # problems whose samples are in a shard
 
         def flush(idx: list[int]) -> None:
+            nonlocal written
             cols: dict[str, list[Any]] = {k: [] for k in GEN_COLUMNS}
             for i in idx:
+                gens = results.pop(i)
                 for smp in range(spec.n):
-                    g = results.pop(i)[smp] if smp == spec.n - 1 else results[i][smp]
+                    g = gens[smp]
                     cols["problem_id"].append(todo[i]["problem_id"])
                     cols["sample_idx"].append(smp)
                     cols["text"].append(tok.decode(g.tokens, skip_special_tokens=True))
@@ -274,6 +278,7 @@ class Job:
                     cols["output_tokens"].append(len(g.tokens))
                     cols["prompt_tokens"].append(len(prompts[i]))
             self.write_shard("gen", policy, pa.table(cols))
+            written += len(idx)
 
         def on_done(g: Generation) -> None:
             results.setdefault(g.prompt_index, {})[g.sample_index] = g
@@ -292,7 +297,7 @@ class Job:
         self.stat(stage="gen", policy=policy, samples=stats.samples, tokens=stats.tokens,
                   prefill_tokens=stats.prefill_tokens, seconds=round(stats.seconds, 1),
                   tokens_per_s=round(stats.tokens_per_second), slots=stats.slots,
-                  problems_done=len(done_ids) + len(todo) - len(results))
+                  problems_done=len(done_ids) + written)
 
     # -- stage: grading -------------------------------------------------------------------
     def grade(self, policy: str) -> None:
@@ -320,13 +325,11 @@ class Job:
                       seconds=round(time.monotonic() - t0, 1))
 
     # -- stage: probe --------------------------------------------------------------------
-    def tokenised(self, policy: str, gen: Any, prompt_of: Callable[[str], str], tok: Any
-                  ) -> list[Any]:
+    def tokenised(self, gen: Any, prompt_of: Callable[[str], str], tok: Any) -> list[Any]:
+        """Every sample of `gen` as the scorers see it (prompt, then its capped steps)."""
         from workbench.gpu.scoring import tokenise_steps
 
-        def enc(s: str) -> list[int]:
-            return list(tok.encode(s, add_special_tokens=False))
-
+        enc = _encoder(tok)
         q = {p["problem_id"]: p["question"] for p in self.problems}
         items = []
         for pid, text in zip(gen.column("problem_id").to_pylist(), gen.column("text").to_pylist(),
@@ -351,7 +354,7 @@ class Job:
             return
         dec, tok = self.model(policy)
         t0 = time.monotonic()
-        items = self.tokenised(policy, gen, lambda q: chatml(self.cfg.system, q), tok)
+        items = self.tokenised(gen, lambda q: chatml(self.cfg.system, q), tok)
         layer = max(0, min(dec.cfg.n_layers - 1,
                            round(pcfg.layer_fraction * dec.cfg.n_layers) - 1))
         feats = hidden_features(dec, items, layer=layer, max_tokens=self.cfg.batch_tokens)
@@ -393,9 +396,7 @@ class Job:
             return
         dec, tok = self.model(jcfg.policy)
 
-        def enc(s: str) -> list[int]:
-            return list(tok.encode(s, add_special_tokens=False))
-
+        enc = _encoder(tok)
         sys_part = chatml(jcfg.system, "\x00").split("\x00")[0]  # up to the user's content
         step_sfx = enc(f"\n\n{jcfg.step_question}<|im_end|>\n<|im_start|>assistant\n")
         final_sfx = enc(f"\n\n{jcfg.final_question}<|im_end|>\n<|im_start|>assistant\n")
@@ -405,7 +406,7 @@ class Job:
                 break
             t0 = time.monotonic()
             gen = pq.read_table(f)
-            items = self.tokenised(policy, gen,
+            items = self.tokenised(gen,
                                    lambda q: f"{sys_part}Problem:\n{q}\n\nSolution:\n", tok)
             scores = judge_scores(dec, items, step_suffix=step_sfx, final_suffix=final_sfx,
                                   yes_ids=yes, no_ids=no, max_tokens=self.cfg.batch_tokens)
@@ -437,6 +438,11 @@ class Job:
                 continue
             for p in self.cfg.policies:
                 steps[stage](p.name)
+
+
+def _encoder(tok: Any) -> Callable[[str], list[int]]:
+    """Token ids of a text as it stands (chat markers in it are parsed, nothing is added)."""
+    return lambda text: list(tok.encode(text, add_special_tokens=False))
 
 
 def main(argv: list[str] | None = None) -> int:

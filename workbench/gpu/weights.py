@@ -41,10 +41,6 @@ class DecoderConfig:
     def head_dim(self) -> int:
         return self.hidden // self.n_heads
 
-    def n_params(self, weights: dict[str, np.ndarray]) -> int:
-        """Parameter count (the input and output embeddings counted once each if untied)."""
-        return int(sum(w.size for w in weights.values()))
-
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
