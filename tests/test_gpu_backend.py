@@ -156,6 +156,12 @@ def test_probe_is_cross_fitted_by_problem():
     signal[:, 0] += 2.0 * y
     real = crossfit_probe(signal, y, groups, folds=5)
     assert real.auc > 0.8
+    # the kept fold probes re-score every row exactly as the cross-fit did, each row with the
+    # probe of the fold its problem was held out in
+    fold = np.array([real.fold_of[g] for g in groups])
+    z = ((signal - real.mean[fold]) / real.std[fold] * real.weights[fold, :-1]).sum(1)
+    again = 1 / (1 + np.exp(-(z + real.weights[fold, -1])))
+    np.testing.assert_allclose(again, real.scores, rtol=1e-4, atol=1e-6)
 
 
 def test_grading_kills_a_row_that_never_returns(monkeypatch):
@@ -221,6 +227,9 @@ folds = 2
     first = job.shards("gen", "small")[0].stat().st_mtime_ns
     job.run(("gen", "grade", "probe", "judge"))  # resumes: nothing regenerated
     assert job.shards("gen", "small")[0].stat().st_mtime_ns == first
+    fitted = np.load(job.work / "probe" / "small" / "probe.npz")  # kept for live searches
+    assert fitted["weights"].shape == (2, fitted["mean"].shape[1] + 1)
+    assert sorted(fitted["problem_ids"]) == sorted(p["problem_id"] for p in job.problems)
     [path] = assemble_job(cfg)
     store = RunStore(tmp_path / "s.duckdb")
     store.import_run(path)

@@ -14,7 +14,7 @@ export PYTHONPATH=/tmp/site:$PWD
 mkdir -p /tmp/models
 if [ ! -d /tmp/work ]; then  # a fresh machine resumes from the committed shards
   mkdir -p /tmp/work && cp -r cached_runs/math500-coder/shards/. /tmp/work/
-  (cd /tmp/work && find . -type f -name '*.parquet' | sort > /tmp/shipped.list)
+  (cd /tmp/work && find . -type f \( -name '*.parquet' -o -name '*.npz' \) | sort > /tmp/shipped.list)
 fi
 declare -A SHA=([qwen2.5-coder-0.5b-instruct]=1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32
                 [qwen2.5-coder-1.5b-instruct]=cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046)
@@ -36,7 +36,7 @@ timeout $(python3 -c "print(int($MIN * 60 + 90))") python3 -m workbench.gpu.job 
   > "$OUT/job.log" 2>&1
 # ship what was not shipped before (one tar, cut in 15 MiB pieces: at most 8 files come back)
 cd /tmp/work && touch /tmp/shipped.list
-find . -type f -name '*.parquet' | sort | comm -23 - <(sort /tmp/shipped.list) > /tmp/new.list
+find . -type f \( -name '*.parquet' -o -name '*.npz' \) | sort | comm -23 - <(sort /tmp/shipped.list) > /tmp/new.list
 cp stats.jsonl "$OUT/" 2>/dev/null
 if [ -s /tmp/new.list ]; then
   tar cf - -T /tmp/new.list | split -b 15M -d -a 1 - "$OUT/shards.tar." && cat /tmp/new.list >> /tmp/shipped.list

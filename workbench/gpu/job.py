@@ -376,6 +376,10 @@ class Job:
             "step_tokens": np.concatenate([np.array(it.step_tokens) for it in items]),
         })
         self.write_shard("probe", policy, table)
+        keys = sorted(res.fold_of)  # the fitted probes, for scoring live searches later
+        np.savez(self.work / "probe" / policy / "probe.npz", mean=res.mean, std=res.std,
+                 weights=res.weights, layer=layer, problem_ids=np.array(keys, dtype=str),
+                 fold=np.array([res.fold_of[k] for k in keys]))
         self.stat(stage="probe", policy=policy, layer=layer, rows=int(x.shape[0]),
                   dim=int(x.shape[1]), auc_steps=round(res.auc, 4),
                   auc_outcome=round(auc(outcome, correct), 4), l2=list(res.l2_per_fold),

@@ -53,20 +53,30 @@ def _fit(x: torch.Tensor, y: torch.Tensor, l2: float) -> torch.Tensor:
     return w.detach()
 
 
+def _moments(train: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return train.mean(0), train.std(0).clamp_min(1e-6)
+
+
 def _standardise(train: torch.Tensor, *others: torch.Tensor) -> list[torch.Tensor]:
-    mu = train.mean(0)
-    sd = train.std(0).clamp_min(1e-6)
+    mu, sd = _moments(train)
     return [(t - mu) / sd for t in (train, *others)]
 
 
 @dataclass(frozen=True)
 class ProbeResult:
-    """Cross-fitted scores (one per row), the held-out AUC, and the penalty chosen per fold."""
+    """Cross-fitted scores (one per row), the held-out AUC, the penalty chosen per fold, and
+    each fold's probe (`mean`, `std`, `weights` [folds, d(+1)]; P = sigmoid(((x - mean) / std)
+    @ weights[:-1] + weights[-1])) with `fold_of` mapping a group to the fold it was held out
+    in, so a later search scores a problem only with the probe that never saw its labels."""
 
     scores: np.ndarray
     auc: float
     l2_per_fold: tuple[float, ...]
     folds: int
+    mean: np.ndarray
+    std: np.ndarray
+    weights: np.ndarray
+    fold_of: dict
 
 
 def crossfit_probe(features: np.ndarray, labels: np.ndarray, groups: np.ndarray, *,
@@ -81,6 +91,7 @@ def crossfit_probe(features: np.ndarray, labels: np.ndarray, groups: np.ndarray,
     y_all = torch.tensor(labels, dtype=torch.float32, device=device)
     scores = np.zeros(len(labels))
     chosen = []
+    mus, sds, ws = [], [], []
     for k in range(folds):
         test = fold == k
         train = ~test
@@ -98,8 +109,12 @@ def crossfit_probe(features: np.ndarray, labels: np.ndarray, groups: np.ndarray,
                 if np.isfinite(a) and a > best_auc:
                     best, best_auc = l2, a
         chosen.append(best)
-        xt, xs = _standardise(x_all[train], x_all[test])
-        w = _fit(xt, y_all[train], best)
-        scores[test] = torch.sigmoid(xs @ w[:-1] + w[-1]).cpu().numpy()
+        mu, sd = _moments(x_all[train])
+        w = _fit((x_all[train] - mu) / sd, y_all[train], best)
+        scores[test] = torch.sigmoid(((x_all[test] - mu) / sd) @ w[:-1] + w[-1]).cpu().numpy()
+        mus.append(mu.cpu().numpy())
+        sds.append(sd.cpu().numpy())
+        ws.append(w.cpu().numpy())
     return ProbeResult(scores=scores, auc=auc(scores, labels), l2_per_fold=tuple(chosen),
-                       folds=folds)
+                       folds=folds, mean=np.stack(mus), std=np.stack(sds), weights=np.stack(ws),
+                       fold_of=fold_of)
