@@ -104,6 +104,11 @@ def assemble_job(cfg: JobConfig, *, partial: bool = False) -> list[Path]:
                 if st < n_steps[(pid, s)]:
                     step_scores.append(StepScore(cfg.probe.name, pid, int(s), int(st),
                                                  float(sc), int(tok)))
+        scored = {}  # problems each verifier scored (a verifier stage can lag the samples)
+        for name in {x.verifier for x in step_scores} | {x.verifier for x in outcome_scores}:
+            got = ({x.problem_id for x in step_scores if x.verifier == name}
+                   | {x.problem_id for x in outcome_scores if x.verifier == name})
+            scored[name] = f"{len(got)} of {len(covered)}"
         run = Run(
             run_id=run_id, dataset=cfg.dataset, policy_model=spec.model or spec.name,
             source=f"workbench.gpu.job {Path(cfg.source_file).name}",
@@ -119,6 +124,7 @@ def assemble_job(cfg: JobConfig, *, partial: bool = False) -> list[Path]:
                   "quantisation": spec.quantisation, "gguf_sha256": spec.sha256,
                   "verifier_params": verifiers,
                   "verifiers": _verifier_notes(cfg),
+                  "verifier_problems_scored": dict(sorted(scored.items())),
                   "gpu_stats": [s for s in stats if s.get("policy") in
                                 (spec.name, cfg.judge.policy if cfg.judge else None)]},
         )
