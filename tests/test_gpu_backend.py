@@ -260,3 +260,134 @@ folds = 2
     res = CliRunner().invoke(cli, ["collect-gpu", str(cfg_path), "--stages", "", "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["runs"] == [str(path)]
+
+
+def test_revise_stage_grows_chains_resumes_and_assembles_a_chain_run(tmp_path, monkeypatch):
+    """Revision chains on the CPU: 3 problems x 2 samples, chains on the first 2 problems
+    (2 chains x 3 attempts), graded and probe-scored; a round cut short is completed without
+    regenerating what it holds; the chains become a run of their own that the engine's
+    revisions strategy reads, and the policy's best-of-N pool keeps only its samples."""
+    import pyarrow.parquet as pq
+    from click.testing import CliRunner
+
+    from workbench.cli import cli
+    from workbench.engine import load_run_data, simulate
+    from workbench.engine.strategies.revisions import Revisions
+    from workbench.gpu.assemble import assemble_job
+    from workbench.gpu.job import Job, _encoder, load_job
+    from workbench.gpu.revise import revision_prompt
+    from workbench.store import RunStore
+
+    probs = tmp_path / "p.jsonl"
+    probs.write_text("".join(json.dumps({"problem_id": f"q{i}", "question": q, "gold_answer": a})
+                             + "\n" for i, (q, a) in enumerate(
+                                 [("What is 3 + 4?", "7"), ("What is 5 * 6?", "30"),
+                                  ("What is 2 + 2?", "4")])))
+    cfg_path = tmp_path / "job.toml"
+    cfg_path.write_text(f'''
+run_prefix = "tiny"
+dataset = "arith-tiny"
+problems = "{probs}"
+out = "{tmp_path / 'runs'}"
+workdir = "{tmp_path / 'work'}"
+system = "Answer briefly, then put the final answer within \\\\boxed{{}}."
+max_new_tokens = 16
+slots = 4
+shard_problems = 3
+[[policy]]
+name = "small"
+gguf = "{smollm2_gguf()}"
+n = 2
+[probe]
+folds = 2
+[revisions]
+policy = "small"
+problems = 2
+chains = 2
+length = 3
+''')
+    monkeypatch.setenv("WORKBENCH_MODEL_CACHE", str(tmp_path / "models"))
+    cfg = load_job(cfg_path)
+    job = Job(cfg, device="cpu", deadline=None, log=lambda s: None)
+    job.run(("gen", "grade", "probe", "revise"))
+    rdir = job.work / "revise" / "small"
+    assert sorted(p.name for p in rdir.glob("*.parquet")) == ["r01.parquet", "r02.parquet"]
+    r1, r2 = (pq.read_table(rdir / f"r0{r}.parquet").to_pydict() for r in (1, 2))
+    keys = [("q0", 0), ("q0", 1), ("q1", 0), ("q1", 1)]  # the first 2 problems, 2 chains
+    assert list(zip(r2["problem_id"], r2["chain_idx"], strict=True)) == keys
+    assert set(r2["revision_idx"]) == {2}
+    # revision 2's prompt showed the question and both earlier attempts of its chain, in order
+    gen = job.read("gen", "small").to_pydict()
+    base = {(p, s): t for p, s, t in zip(gen["problem_id"], gen["sample_idx"], gen["text"],
+                                         strict=True)}
+    dec, tok = job.model("small")
+    q = {p["problem_id"]: p["question"] for p in job.problems}
+    for i, (pid, c) in enumerate(keys):
+        shown = [base[(pid, c)], r1["text"][i]]
+        want = _encoder(tok)(revision_prompt(cfg.system, q[pid], shown, cfg.revisions))
+        assert r2["prompt_tokens"][i] == len(want)
+        assert r2["prompt_tokens"][i] > r1["prompt_tokens"][i]
+    for stage in ("revise-grade", "revise-probe"):
+        assert len(list((job.work / stage / "small").glob("r*.parquet"))) == 2
+    # resume: nothing is regenerated; a round cut short is completed, its rows kept
+    stamps = {p: p.stat().st_mtime_ns for p in rdir.glob("*.parquet")}
+    job.run(("gen", "grade", "probe", "revise"))
+    assert {p: p.stat().st_mtime_ns for p in rdir.glob("*.parquet")} == stamps
+    pq.write_table(pq.read_table(rdir / "r02.parquet").slice(0, 1), rdir / "r02.parquet")
+    job.run(("revise",))
+    again = pq.read_table(rdir / "r02.parquet").to_pydict()
+    assert list(zip(again["problem_id"], again["chain_idx"], strict=True)) == keys
+    assert again["text"][0] == r2["text"][0]
+    assert len(pq.read_table(job.work / "revise-grade" / "small" / "r02.parquet")) == 4
+    r2 = again
+
+    main_path, rev_path = assemble_job(cfg)
+    assert rev_path.name == "small-revisions"
+    store = RunStore(tmp_path / "s.duckdb")
+    store.import_run(main_path)
+    store.import_run(rev_path)
+    # the policy's pool holds its 3 x 2 samples and no chain rows
+    assert store.pool_table("tiny/small", "probe").num_rows == 6
+    rev_id = "tiny/small-revisions"
+    meta = store.run_record(rev_id).meta["revisions"]
+    assert (meta["problems"], meta["chains"], meta["length"]) == (2, 2, 3)
+    assert meta["base_run"] == "tiny/small"
+    data = load_run_data(store, rev_id, verifier="probe")
+    assert data.pool is not None and data.pool.n_problems == 2
+    chains = data.chains
+    assert chains is not None and chains.has_scores
+    graded = {(g["problem_id"], g["sample_idx"]): g["is_correct"]
+              for g in store.query("SELECT problem_id, sample_idx, is_correct FROM samples "
+                                   "WHERE run_id = 'tiny/small'").to_pylist()}
+    rows = store.query("SELECT problem_id, sample_idx, chain_id, revision_idx, text, "
+                       "is_correct FROM samples WHERE run_id = ? ORDER BY problem_id, "
+                       "sample_idx", [rev_id]).to_pylist()
+    assert len(rows) == 12
+    for row in rows:
+        c, v = row["chain_id"], row["revision_idx"]
+        assert row["sample_idx"] == c * 3 + v
+        want = {0: base[(row["problem_id"], c)], 1: r1["text"][keys.index(
+            (row["problem_id"], c))], 2: r2["text"][keys.index((row["problem_id"], c))]}[v]
+        assert row["text"] == want
+        if v == 0:  # revision 0 is the gen sample, with its grade
+            assert row["is_correct"] == graded[(row["problem_id"], c)]
+    for pc in chains.problems:
+        assert pc.length.tolist() == [3, 3]
+        assert pc.sample_idx.tolist() == [[0, 1, 2], [3, 4, 5]]
+    # revisions(N = 6, ratio = 3, last): both chains, plurality of their last answers
+    last = {(r["problem_id"], r["chain_id"]): r for r in store.query(
+        "SELECT problem_id, chain_id, answer_key, is_correct FROM samples WHERE run_id = ? "
+        "AND revision_idx = 2", [rev_id]).to_pylist()}
+    expected = []
+    for pid in ("q0", "q1"):
+        a, b = last[(pid, 0)], last[(pid, 1)]
+        same = a["answer_key"] is not None and a["answer_key"] == b["answer_key"]
+        expected.append(float(a["is_correct"]) if same else
+                        (float(a["is_correct"]) + float(b["is_correct"])) / 2)
+    res = simulate(data, Revisions(ratio=3, select="last", draws=50), [6], rng=0)
+    assert res.accuracy[0] == pytest.approx(np.mean(expected))
+    store.close()
+    out = CliRunner().invoke(cli, ["simulate", rev_id, "--strategy", "revisions", "--params",
+                                   "ratio=3", "--budgets", "3,6", "--n-boot", "0", "--store",
+                                   str(tmp_path / "s.duckdb"), "--json"])
+    assert out.exit_code == 0, out.output

@@ -116,3 +116,46 @@ def judge_user_message(question: str, steps: Sequence[str], *, mode: str) -> str
         ask = "Is the final answer of this solution correct? Answer yes or no."
         label = "Solution"
     return f"Problem: {question}\n\n{label}:\n{body}\n\n{ask}"
+
+
+def clip_middle(text: str, max_chars: int | None) -> str:
+    """`text` cut to about `max_chars` characters: the head (2/3) and the tail (1/3) kept, the
+    middle replaced by a marker saying how much was cut. The tail is kept because a solution's
+    final answer is at its end; a run-on attempt (cut at max_tokens) mostly repeats itself.
+
+    >>> clip_middle("abcdefghij", 6)
+    'abcd\\n[... 4 characters cut ...]\\nij'
+    >>> clip_middle("short", 6)
+    'short'
+    """
+    if max_chars is None or len(text) <= max_chars:
+        return text
+    head = (2 * max_chars) // 3
+    tail = max_chars - head
+    cut = len(text) - head - tail
+    return f"{text[:head]}\n[... {cut} characters cut ...]\n{text[len(text) - tail:]}"
+
+
+def revision_user_message(question: str, template: str, attempts: Sequence[str], *,
+                          max_chars: int | None = None) -> str:
+    """The user turn asking for a revision: the question, then `template` with `{previous}`
+    replaced by the previous attempts (oldest first; each stripped and cut to `max_chars` by
+    `clip_middle`). One attempt is shown as is; several are numbered "Attempt 1:", ...
+
+    >>> print(revision_user_message("2+2?", "Before:\\n{previous}\\nFix it.", ["5", " 3 "]))
+    2+2?
+    <BLANKLINE>
+    Before:
+    Attempt 1:
+    5
+    <BLANKLINE>
+    Attempt 2:
+    3
+    Fix it.
+    """
+    if not attempts:
+        raise ValueError("a revision needs at least one previous attempt")
+    shown = [clip_middle(a.strip(), max_chars) for a in attempts]
+    previous = shown[0] if len(shown) == 1 else "\n\n".join(
+        f"Attempt {i}:\n{a}" for i, a in enumerate(shown, 1))
+    return question + "\n\n" + template.replace("{previous}", previous)

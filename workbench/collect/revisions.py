@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from workbench.collect.prompts import split_steps
+from workbench.collect.prompts import revision_user_message, split_steps
 from workbench.collect.sampler import completion_record, request_seed
 from workbench.store.records import Problem
 
@@ -41,9 +41,8 @@ async def revise(
             if key in revs:
                 continue
             p = by_id[pid]
-            user = (p.question or "") + "\n\n" + r.prompt.replace(
-                "{previous}", previous(pid, chain, rev).strip()
-            )
+            user = revision_user_message(p.question or "", r.prompt,
+                                         [previous(pid, chain, rev)])
             seed = request_seed(cfg.seed, "revisions", pid, chain, rev)
             comp = await policy.generate(user, route=pid, seed=seed)
             revs.put(key, completion_record(comp, p, cfg.sampling.separator, seed))

@@ -6,6 +6,9 @@ Per policy `P` the run `<run_prefix>/<P>` holds:
 - step_scores: `<judge>-steps` (the judge's P(yes) that every step so far is correct) and
   `probe` (the cross-fitted hidden-state probe's P(correct) at every step end);
 - outcome_scores: `<judge>` (its P(yes) that the final answer is correct).
+With a `[revisions]` table, the revise stage's chains become the run `<run_prefix>/<P>-revisions`
+(`workbench.gpu.revise.revision_bundle`): a run of their own, so chain rows never enter the
+policy's best-of-N pool (the engine draws every sample of a run into its pool).
 Problems carry the gold answer and the dataset's problem id, not the question text (third-party
 text stays in the registered dataset). Give the job a dataset name of its own (e.g.
 "math500-ids"): the store refuses a second copy of a stored problem that differs from it, and
@@ -137,6 +140,14 @@ def assemble_job(cfg: JobConfig, *, partial: bool = False) -> list[Path]:
             samples=samples, step_scores=step_scores, outcome_scores=outcome_scores,
         )
         written.append(write_run_atomically(bundle, Path(cfg.out) / spec.name))
+        if cfg.revisions is not None and cfg.revisions.policy == spec.name:
+            from workbench.gpu.revise import revision_bundle
+
+            rev = revision_bundle(job, cfg.revisions, base_run=run, base_samples=samples,
+                                  base_steps=step_scores, partial=partial)
+            if rev is not None:
+                written.append(write_run_atomically(rev, Path(cfg.out) /
+                                                    f"{spec.name}-revisions"))
     return written
 
 

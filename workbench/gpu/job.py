@@ -29,7 +29,7 @@ from workbench.errors import ConfigError
 MAX_STEPS = 48
 """Steps beyond this are merged into the last one (bounds the judge's passes on run-on text)."""
 
-STAGES = ("gen", "grade", "probe", "judge")
+STAGES = ("gen", "grade", "probe", "judge", "revise")
 GEN_COLUMNS = ("problem_id", "sample_idx", "text", "finish_reason", "output_tokens",
                "prompt_tokens")
 
@@ -63,6 +63,30 @@ class ProbeSpec:
 
 
 @dataclass(frozen=True)
+class RevisionSpec:
+    """Revision chains (`workbench.gpu.revise`); fields named as collect's `RevisionsConfig`.
+
+    Chain c of each of the first `problems` problems starts from sample c of `policy`'s
+    generation (revision 0); revisions 1 .. length - 1 each show the model the question and up
+    to `shown` previous attempts of the chain (each cut to `attempt_chars`) and ask for a
+    corrected solution. `context_tokens` is the model's context (Qwen2.5: 32k).
+    """
+
+    policy: str
+    problems: int | None = None
+    chains: int = 4
+    length: int = 5
+    shown: int = 4
+    attempt_chars: int = 6000
+    context_tokens: int = 32768
+    prompt: str = (
+        "Here are your previous attempts at this problem, oldest first:\n\n{previous}\n\n"
+        "They may contain mistakes. Check them and write a corrected solution, step by step, "
+        "and put your final answer within \\boxed{}."
+    )
+
+
+@dataclass(frozen=True)
 class JobConfig:
     run_prefix: str
     dataset: str
@@ -82,6 +106,7 @@ class JobConfig:
     n_problems: int | None = None
     judge: JudgeSpec | None = None
     probe: ProbeSpec | None = None
+    revisions: RevisionSpec | None = None
     source_file: str = field(default="", compare=False)
 
     def policy(self, name: str) -> PolicySpec:
@@ -102,11 +127,17 @@ def load_job(path: str | Path) -> JobConfig:
         pol = [PolicySpec(**p) for p in raw.pop("policy")]
         judge = JudgeSpec(**raw.pop("judge")) if "judge" in raw else None
         probe = ProbeSpec(**raw.pop("probe")) if "probe" in raw else None
-        cfg = JobConfig(**raw, policies=pol, judge=judge, probe=probe, source_file=str(path))
+        revisions = RevisionSpec(**raw.pop("revisions")) if "revisions" in raw else None
+        cfg = JobConfig(**raw, policies=pol, judge=judge, probe=probe, revisions=revisions,
+                        source_file=str(path))
     except (KeyError, TypeError) as e:
         raise ConfigError(f"{path}: {e}") from None
     if judge is not None:
         cfg.policy(judge.policy)
+    if revisions is not None:
+        from workbench.gpu.revise import check_spec
+
+        check_spec(cfg, revisions)
     return cfg
 
 
@@ -256,10 +287,7 @@ class Job:
         dec, tok = self.model(policy)
         prompts = [tok.encode(chatml(self.cfg.system, p["question"]), add_special_tokens=False)
                    for p in todo]
-        stops = sorted({tid for tid in (tok.eos_token_id, tok.pad_token_id,
-                                        tok.convert_tokens_to_ids("<|im_end|>"),
-                                        tok.convert_tokens_to_ids("<|endoftext|>"))
-                        if isinstance(tid, int) and tid >= 0})
+        stops = stop_ids(tok)
         results: dict[int, dict[int, Generation]] = {}
         complete: list[int] = []
         written = 0  # problems whose samples are in a shard
@@ -432,16 +460,31 @@ class Job:
                       tokens=sum(len(it.ids) for it in items),
                       seconds=round(time.monotonic() - t0, 1))
 
+    # -- stage: revision chains (workbench.gpu.revise) -----------------------------------
+    def revise(self, policy: str) -> None:
+        if self.cfg.revisions is not None and self.cfg.revisions.policy == policy:
+            from workbench.gpu.revise import revise
+
+            revise(self, self.cfg.revisions)
+
     def run(self, stages: tuple[str, ...]) -> None:
         """Run the asked stages in order (each skips what its shards already hold)."""
         steps = {"gen": self.generate, "grade": self.grade, "probe": self.probe,
-                 "judge": self.judge}
+                 "judge": self.judge, "revise": self.revise}
         for stage in STAGES:
             if stage not in stages or (stage == "probe" and self.cfg.probe is None) or (
                     stage == "judge" and self.cfg.judge is None):
                 continue
             for p in self.cfg.policies:
                 steps[stage](p.name)
+
+
+def stop_ids(tok: Any) -> list[int]:
+    """Tokens that end an assistant turn (ChatML's end of turn, the model's end of text)."""
+    return sorted({tid for tid in (tok.eos_token_id, tok.pad_token_id,
+                                   tok.convert_tokens_to_ids("<|im_end|>"),
+                                   tok.convert_tokens_to_ids("<|endoftext|>"))
+                   if isinstance(tid, int) and tid >= 0})
 
 
 def _encoder(tok: Any) -> Callable[[str], list[int]]:

@@ -13,7 +13,9 @@ standardised with the training rows' mean and standard deviation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -118,3 +120,34 @@ def crossfit_probe(features: np.ndarray, labels: np.ndarray, groups: np.ndarray,
     return ProbeResult(scores=scores, auc=auc(scores, labels), l2_per_fold=tuple(chosen),
                        folds=folds, mean=np.stack(mus), std=np.stack(sds), weights=np.stack(ws),
                        fold_of=fold_of)
+
+
+@dataclass(frozen=True)
+class FittedProbes:
+    """The fold probes a job kept (`probe.npz`): score new rows of a problem with the probe of
+    the fold that problem was held out in, so no score comes from a probe that saw its labels."""
+
+    mean: np.ndarray  # [folds, d]
+    std: np.ndarray  # [folds, d]
+    weights: np.ndarray  # [folds, d + 1], bias last
+    layer: int
+    fold_of: dict[str, int]
+
+    @classmethod
+    def load(cls, path: str | Path) -> FittedProbes:
+        z = np.load(path)
+        return cls(mean=z["mean"], std=z["std"], weights=z["weights"], layer=int(z["layer"]),
+                   fold_of={str(k): int(f) for k, f in zip(z["problem_ids"], z["fold"],
+                                                           strict=True)})
+
+    def score(self, features: np.ndarray, groups: Sequence[str]) -> np.ndarray:
+        """P(correct) of every row [n, d]; `groups` are the rows' problem ids."""
+        missing = sorted({g for g in groups if g not in self.fold_of})
+        if missing:
+            raise KeyError(f"no fitted probe held out problem(s) {missing[:3]}: the probe "
+                           "was fitted without them")
+        fold = np.array([self.fold_of[g] for g in groups], dtype=np.int64)
+        x = (np.asarray(features, np.float64) - self.mean[fold]) / self.std[fold]
+        w = self.weights[fold]
+        z = np.einsum("nd,nd->n", x, w[:, :-1]) + w[:, -1]
+        return 1.0 / (1.0 + np.exp(-z))
