@@ -136,6 +136,7 @@ def assemble_job(cfg: JobConfig, *, partial: bool = False) -> list[Path]:
                   "problems_covered": f"{len(covered)} of {len(problems)}",
                   "grading_timeouts": int(sum(s != "ok" for s in g["grade_status"])),
                   "quantisation": spec.quantisation, "gguf_sha256": spec.sha256,
+                  "weights": spec.weights,
                   "verifier_params": verifiers,
                   "verifiers": _verifier_notes(cfg),
                   "verifier_problems_scored": dict(sorted(scored.items())),

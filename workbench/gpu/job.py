@@ -42,6 +42,7 @@ class PolicySpec:
     sha256: str | None = None
     slots: int | None = None  # rows decoded together (default: the job's `slots`)
     model: str = ""  # upstream model name
+    weights: str = ""  # where the weights file comes from (package, URL)
     licence: str = ""
     quantisation: str = ""
 
