@@ -82,6 +82,10 @@ DEMO_RUNS = {
 OWN_MAIN = ("math500-coder/qwen2.5-coder-0.5b", "math500-coder/qwen2.5-coder-1.5b")
 """This project's MATH-500 run (cached_runs/math500-coder): the small model, the 3x larger one."""
 
+WINNER_WORDS = {"small": "small model better", "large": "larger model better",
+                "tie": "no significant difference"}
+"""How the summary names an exchange row's winner."""
+
 OWN_LAW_FIT = 16
 """Samples per problem the main example's pass@k laws are fitted on (checked on all 64)."""
 """The registered runs the demo reads (RUN_IDS.md)."""
@@ -395,7 +399,7 @@ def coder_summary(res: DemoResult) -> list[str]:
         rows = [r for r in ex.rows if r.bin == "all"]
         lines.append(f"exchange, {panel}: " + "; ".join(
             f"R={r.r:g}: X={r.budget:.0f} gen., {r.difference:+.3f} [{r.lower:+.3f}, "
-            f"{r.upper:+.3f}] ({r.winner})" for r in rows))
+            f"{r.upper:+.3f}] ({WINNER_WORDS.get(r.winner, r.winner)})" for r in rows))
         break
     return lines
 
@@ -429,10 +433,8 @@ def demo_summary(res: DemoResult) -> list[str]:
     deployable = [(p, e) for p, e in res.exchange if "upper bound" not in p]
     for panel, ex in [*res.exchange[:1], *deployable[:1]]:
         rows = [r for r in ex.rows if r.bin == "all"]
-        words = {"small": "small model better", "large": "larger model better",
-                 "tie": "no significant difference"}
         txt = "; ".join(f"R={r.r:g}: X={r.budget:.0f} gen., {r.difference:+.3f} "
-                        f"[{r.lower:+.3f}, {r.upper:+.3f}] ({words.get(r.winner, r.winner)})"
+                        f"[{r.lower:+.3f}, {r.upper:+.3f}] ({WINNER_WORDS.get(r.winner, r.winner)})"
                         for r in rows)
         lines.append(f"exchange, {panel}: {txt}")
     for fit in res.laws[:1]:
