@@ -234,11 +234,13 @@ class Job:
     def write_shard(self, stage: str, policy: str, table: Any, name: str | None = None) -> Path:
         import pyarrow.parquet as pq
 
+        from workbench.parquet import PARQUET_OPTIONS
+
         d = self.work / stage / policy
         d.mkdir(parents=True, exist_ok=True)
         path = d / (name or f"{len(self.shards(stage, policy)):04d}.parquet")
         tmp = path.with_suffix(".tmp")
-        pq.write_table(table, tmp, compression="zstd")
+        pq.write_table(table, tmp, **PARQUET_OPTIONS)
         os.replace(tmp, path)  # a shard is whole or absent
         return path
 
