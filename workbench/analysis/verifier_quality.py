@@ -59,8 +59,25 @@ class VerifierQuality:
     n_boot: int
 
     def to_frame(self) -> pd.DataFrame:
-        """One row: run_id, verifier, agg, problems, samples, correct, auc, auc_low, auc_high,
-        within_auc, within_low, within_high, problems_with_pairs, confidence, n_boot."""
+        """The result as one row.
+
+        Columns:
+            run_id: the run.
+            verifier: the verifier.
+            agg: how step scores were aggregated (None for an outcome verifier).
+            problems: problems in the pool.
+            samples: samples scored.
+            correct: samples graded correct.
+            auc: pooled AUC over all (correct, wrong) pairs of the run.
+            auc_low: lower bound of its bootstrap CI.
+            auc_high: upper bound.
+            within_auc: AUC over pairs of the same problem (pair-weighted).
+            within_low: lower bound of its bootstrap CI.
+            within_high: upper bound.
+            problems_with_pairs: problems holding a correct and a wrong sample.
+            confidence: level of the intervals.
+            n_boot: bootstrap resamples over problems.
+        """
         import pandas as pd
 
         return pd.DataFrame([asdict(self)])
