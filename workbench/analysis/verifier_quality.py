@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.stats import rankdata
 
+from workbench.auc import auc
 from workbench.errors import StrategyError
 
 if TYPE_CHECKING:
@@ -83,15 +84,6 @@ class VerifierQuality:
         return pd.DataFrame([asdict(self)])
 
 
-def _pooled_auc(score: np.ndarray, correct: np.ndarray) -> float:
-    n1 = int(correct.sum())
-    n0 = correct.size - n1
-    if n1 == 0 or n0 == 0:
-        return float("nan")
-    r = rankdata(score)
-    return float((r[correct].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
-
-
 def _within_counts(pool: SamplePool) -> tuple[np.ndarray, np.ndarray]:
     """Per problem: pairs (correct, wrong) won by the correct sample (ties half), and pairs."""
     assert pool.score is not None and pool.correct is not None
@@ -119,7 +111,7 @@ def verifier_quality(pool: SamplePool, *, n_boot: int = 1000, confidence: float 
     mask = pool.mask
     score, correct = pool.score[mask], pool.correct[mask]
     wins, pairs = _within_counts(pool)
-    auc = _pooled_auc(score, correct)
+    pooled = auc(score, correct)
     within = float(wins.sum() / pairs.sum()) if pairs.sum() else float("nan")
     lo = hi = wlo = whi = float("nan")
     if n_boot:
@@ -130,7 +122,7 @@ def verifier_quality(pool: SamplePool, *, n_boot: int = 1000, confidence: float 
             pick = rng.integers(0, pool.n_problems, pool.n_problems)
             rows = np.concatenate([np.arange(starts[p], starts[p] + pool.sizes[p])
                                    for p in pick])
-            boots[b] = _pooled_auc(score[rows], correct[rows])
+            boots[b] = auc(score[rows], correct[rows])
             wp = pairs[pick].sum()
             wboots[b] = wins[pick].sum() / wp if wp else np.nan
         a = (1 - confidence) / 2
@@ -140,5 +132,5 @@ def verifier_quality(pool: SamplePool, *, n_boot: int = 1000, confidence: float 
         run_id=pool.run_id, verifier=str(pool.verifier),
         agg=pool.agg if pool.verifier_kind == "step" else None,
         problems=pool.n_problems, samples=int(mask.sum()), correct=int(correct.sum()),
-        auc=auc, auc_low=lo, auc_high=hi, within_auc=within, within_low=wlo, within_high=whi,
+        auc=pooled, auc_low=lo, auc_high=hi, within_auc=within, within_low=wlo, within_high=whi,
         problems_with_pairs=int((pairs > 0).sum()), confidence=confidence, n_boot=n_boot)
