@@ -127,6 +127,10 @@ def instances(tmp_path_factory: pytest.TempPathFactory) -> dict[type, Any]:
     with RunStore(real_store_path(), read_only=True) as store:
         analysis = analyse_run(store, "qwen25-math-rm/math-cot-100", Settings.quick())
         roots += [analysis, analysis.headline]
+        from workbench.analysis.verifier_quality import verifier_quality
+
+        roots.append(verifier_quality(load_run_data(store, "qwen25-math-rm/math-cot-100").pool,
+                                      n_boot=20))
         counts = load_run_data(store, "sampling-ceilings/llmonkeys-math-llama-3-8b")
         # every law fits on this run (a failed fit is a LawFit without a model)
         fitted = load_run_data(store, "sampling-ceilings/math500-llama-3.2-1b")

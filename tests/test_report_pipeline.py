@@ -8,6 +8,7 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -22,17 +23,20 @@ HOSTILE = "</script><script>alert('pwned')</script><img src=x onerror=alert(1)>"
 
 DEMO_SECTIONS = (
     "Data and provenance",
-    "1. MATH: Qwen2.5-Math-7B-Instruct with an outcome reward model",
+    "1. MATH-500: Qwen2.5-Coder 0.5B and 1.5B, this project's run (main example)",
+    "How much signal the verifiers carry",
+    "pass@k laws fitted on part of the pool, checked on the rest",
+    "2. MATH: Qwen2.5-Math-7B-Instruct with an outcome reward model",
     "Difficulty bins (oracle, pass@1)",
     "Accuracy vs budget per difficulty bin",
     "Past the cache",
     "Compute-optimal policy per difficulty bin",
     "Budget plan: Best accuracy for 4 generations per question on average",
-    "2. MATH-500: PRM aggregation",
-    "3. Game of 24: sampling vs Tree-of-Thoughts search (GPT-4)",
-    "4. Sequential revisions: Reflexion on HumanEval (GPT-4)",
-    "5. Scaling laws, checked on held-out data",
-    "6. Test-time compute vs a 9x larger model (Llama-3 8B vs 70B)",
+    "3. MATH-500: PRM aggregation",
+    "4. Game of 24: sampling vs Tree-of-Thoughts search (GPT-4)",
+    "5. Sequential revisions: Reflexion on HumanEval (GPT-4)",
+    "6. Scaling laws, checked on held-out data",
+    "7. Test-time compute vs a 9x larger model (Llama-3 8B vs 70B)",
     "Summary",
 )
 
@@ -47,7 +51,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         cli, ["demo", "--quick", "--png", "--store", str(store), "--out", str(out)],
         catch_exceptions=False,
     )
-    return {"exit": result.exit_code, "stdout": result.output, "out": out,
+    return {"exit": result.exit_code, "stdout": result.output, "out": out, "store": store,
             "page": out.read_text(encoding="utf-8") if out.exists() else ""}
 
 
@@ -62,6 +66,32 @@ def test_demo_command_writes_report_and_prints_summary(demo: dict[str, object]) 
     assert f"report: {demo['out']}" in stdout
     assert "weighted best-of-N with RM-72B @8 = " in stdout
     assert "Game of 24 (GPT-4): CoT majority@100 0.090 (published 0.09)" in stdout
+    # the main example: this project's MATH-500 run, its verifiers and majority@64
+    assert "MATH-500, Qwen2.5-Coder-0.5B (500 problems x 64): majority @64 = " in stdout
+    assert "qwen2.5-coder-0.5b probe: 0.8" in stdout  # pooled AUC 0.809 on the committed run
+
+
+def test_demo_main_example_numbers_match_the_store(demo: dict[str, object]) -> None:
+    """The verifier AUC the demo prints equals one computed here from the raw rows, and the
+    majority@64 it prints equals the exact plurality vote over all 64 samples."""
+    import duckdb
+    from scipy.stats import rankdata
+
+    con = duckdb.connect(str(demo["store"]), read_only=True)
+    rows = con.execute("""
+        SELECT s.problem_id, s.sample_idx, s.is_correct, s.answer_key, st.score
+        FROM samples s JOIN step_scores st USING (run_id, problem_id, sample_idx)
+        WHERE s.run_id = 'math500-coder/qwen2.5-coder-0.5b' AND st.verifier = 'probe'
+          AND st.step_idx = (SELECT max(step_idx) FROM step_scores x WHERE x.run_id = st.run_id
+                             AND x.verifier = 'probe' AND x.problem_id = st.problem_id
+                             AND x.sample_idx = st.sample_idx)""").fetchall()
+    con.close()
+    correct = np.array([r[2] for r in rows], bool)
+    r = rankdata([r[4] for r in rows])
+    n1, n0 = correct.sum(), (~correct).sum()
+    auc = (r[correct].sum() - n1 * (n1 + 1) / 2) / (n1 * n0)
+    assert len(rows) == 32_000
+    assert f"qwen2.5-coder-0.5b probe: {auc:.3f}" in str(demo["stdout"])
 
 
 def test_demo_report_has_every_section(demo: dict[str, object]) -> None:

@@ -16,7 +16,12 @@ under cached_runs/), then analyses, with the same steps as a per-run report
   of MATH-500 predicts pass@k of all five sessions; the coverage law fitted on k <= 128 of Large
   Language Monkeys' 10,000 samples predicts the rest; a saturating law on majority vote;
 - the exchange of pretraining and test-time compute (Llama-3 8B vs 70B, MATH and GSM8K);
-- this project's own run (cached_runs/), when there is one, with example generations.
+- this project's own runs (cached_runs/), with example generations. The main example is its
+  MATH-500 run (Qwen2.5-Coder-0.5B-Instruct, 500 problems x 64, and the 3x larger 1.5B, 500 x
+  16, generated on one GPU with `workbench collect-gpu`): how much signal each verifier carries
+  (AUC with CIs), the per-bin compute-optimal policy, the exchange of the 0.5B model plus
+  test-time compute against the 1.5B model per difficulty bin, and pass@k laws fitted on 16 of
+  the 64 samples per problem and checked on all 64.
 
 >>> DEMO_RUNS["main"]
 'qwen25-math-rm/math-cot-100'
@@ -54,6 +59,7 @@ from workbench.sources import DATASETS
 if TYPE_CHECKING:
     import pandas as pd
 
+    from workbench.analysis.verifier_quality import VerifierQuality
     from workbench.store import RunStore
     from workbench.twin.predict import TwinContinuation
 
@@ -72,6 +78,16 @@ DEMO_RUNS = {
     "gsm8k_8b": "sampling-ceilings/llmonkeys-gsm8k-llama-3-8b",
     "gsm8k_70b": "sampling-ceilings/llmonkeys-gsm8k-llama-3-70b",
 }
+
+OWN_MAIN = ("math500-coder/qwen2.5-coder-0.5b", "math500-coder/qwen2.5-coder-1.5b")
+"""This project's MATH-500 run (cached_runs/math500-coder): the small model, the 3x larger one."""
+
+WINNER_WORDS = {"small": "small model better", "large": "larger model better",
+                "tie": "no significant difference"}
+"""How the summary names an exchange row's winner."""
+
+OWN_LAW_FIT = 16
+"""Samples per problem the main example's pass@k laws are fitted on (checked on all 64)."""
 """The registered runs the demo reads (RUN_IDS.md)."""
 
 DEMO_STEPS = 8
@@ -134,6 +150,12 @@ class DemoResult:
     seconds: float
     twin: TwinContinuation | None = None
     """Best-of-N on the main run continued past its cached pool by the twin (model-based)."""
+    coder: RunAnalysis | None = None
+    """The main example, this project's MATH-500 run of the 0.5B model (None without it)."""
+    coder_verifiers: tuple[VerifierQuality, ...] = ()
+    """AUC of every verifier of both models of that run (complete scores only)."""
+    coder_law: LawFit | None = None
+    """pass@k laws fitted on `OWN_LAW_FIT` samples per problem, checked on the whole pool."""
 
     def to_frame(self) -> pd.DataFrame:
         """Every curve the demo shows, stacked: its runs' analyses and Game of 24.
@@ -153,7 +175,8 @@ class DemoResult:
         """
         import pandas as pd
 
-        parts = [a.to_frame() for a in (self.main, self.prm, self.revisions, *self.own)]
+        coder = [self.coder] if self.coder is not None else []
+        parts = [a.to_frame() for a in (*coder, self.main, self.prm, self.revisions, *self.own)]
         parts += [lc.to_frame() for lc in (*self.game24.curves, self.revisions_single)]
         return pd.concat(parts, ignore_index=True)
 
@@ -176,6 +199,17 @@ def run_demo(
     step(progress, "ingest missing runs")
     created = ensure_ingested(store, own_runs=own_runs, progress=progress)
 
+    coder = None
+    coder_verifiers: list[VerifierQuality] = []
+    coder_law = None
+    own_notes: list[str] = []
+    stored = {info.run_id for info in store.runs()}
+    if OWN_MAIN[0] in stored:
+        step(progress, "MATH-500: Qwen2.5-Coder 0.5B (this project's run)")
+        coder = analyse_run(store, OWN_MAIN[0], settings)
+        coder_verifiers = demo_verifiers(store, [r for r in OWN_MAIN if r in stored], settings,
+                                         own_notes)
+        coder_law = own_law(store, settings)
     step(progress, "MATH: Qwen2.5-Math-7B + RM-72B")
     main = analyse_run(store, DEMO_RUNS["main"], settings)
     step(progress, "twin: best-of-N past the cached pool (model-based)")
@@ -204,10 +238,9 @@ def run_demo(
         ex_notes.extend(n for n in notes if n not in ex_notes)
 
     own = []
-    own_notes: list[str] = []
     for info in store.runs():
-        if info.run_id.split("/", 1)[0] in DATASETS:
-            continue  # third-party data: analysed above, never quoted
+        if info.run_id.split("/", 1)[0] in DATASETS or info.run_id == OWN_MAIN[0]:
+            continue  # third-party data (never quoted), or the main example, analysed above
         step(progress, f"own run {info.run_id}")
         try:
             own.append(analyse_run(store, info.run_id, settings))
@@ -219,8 +252,51 @@ def run_demo(
         exchange=tuple(exch), exchange_notes=tuple(ex_notes), own=tuple(own),
         own_notes=tuple(own_notes),
         provenance=tuple(provenance(store.run_record(r)) for r in DEMO_RUNS.values()),
-        seconds=time.perf_counter() - start, twin=twin,
+        seconds=time.perf_counter() - start, twin=twin, coder=coder,
+        coder_verifiers=tuple(coder_verifiers), coder_law=coder_law,
     )
+
+
+def demo_verifiers(store: RunStore, run_ids: list[str], settings: Settings,
+                   notes: list[str]) -> list[VerifierQuality]:
+    """AUC of each verifier of each run (pooled and within-problem), with bootstrap CIs; a
+    verifier that scored only part of a run is left out with a note."""
+    from workbench.analysis.verifier_quality import verifier_quality
+
+    out = []
+    for run_id in run_ids:
+        for name in sorted(store.verifiers(run_id)):
+            pool = load_run_data(store, run_id, verifier=name).pool
+            if pool is None or pool.score is None:
+                why = "no samples" if pool is None else pool.missing.get("score", "no scores")
+                notes.append(f"{run_id}: verifier {name} left out of the AUC table ({why})")
+                continue
+            out.append(verifier_quality(pool, n_boot=settings.n_boot,
+                                        confidence=settings.confidence,
+                                        seed=int(settings.rng(f"auc|{run_id}|{name}")
+                                                 .integers(2**31))))
+    return out
+
+
+def own_law(store: RunStore, settings: Settings) -> LawFit | None:
+    """pass@k laws of the main example fitted on its first `OWN_LAW_FIT` samples per problem
+    and checked against pass@k of all of them (held-out budgets 17..64)."""
+    from workbench.engine.data import RunData
+    from workbench.engine.pool import SamplePool
+
+    full = load_run_data(store, OWN_MAIN[0])
+    pool = full.pool
+    if pool is None or pool.correct is None or full.counts is None \
+            or int(pool.sizes.min()) <= OWN_LAW_FIT:
+        return None
+    part = SamplePool.from_arrays(correct=pool.correct[:, :OWN_LAW_FIT],
+                                  sizes=np.minimum(pool.sizes, OWN_LAW_FIT),
+                                  run_id=pool.run_id, problem_ids=pool.problem_ids)
+    top = int(pool.sizes.min())
+    return counts_laws(
+        RunData.from_pool(part, run=full.run),
+        f"MATH-500, Qwen2.5-Coder-0.5B: pass@k laws fitted on {OWN_LAW_FIT} samples/problem",
+        settings, check=(full.counts, f"all {top} samples per problem"))
 
 
 def demo_twin(store: RunStore, settings: Settings) -> TwinContinuation:
@@ -294,9 +370,43 @@ def demo_laws(store: RunStore, settings: Settings) -> list[LawFit]:
     return out
 
 
+def coder_summary(res: DemoResult) -> list[str]:
+    """Headline lines of the main example (this project's MATH-500 run)."""
+    c = res.coder
+    if c is None:
+        return []
+    lines = []
+    if res.coder_verifiers:
+        lines.append("MATH-500, Qwen2.5-Coder verifiers (AUC vs the gold grade, pooled / "
+                     "within-problem): " + "; ".join(
+                         f"{q.run_id.rsplit('/', 1)[-1]} {q.verifier}: {q.auc:.3f} "
+                         f"[{q.auc_low:.3f}, {q.auc_high:.3f}] / {q.within_auc:.3f}"
+                         for q in res.coder_verifiers))
+    mj = next((lc for lc in c.curves if lc.curve.strategy == "majority"), None)
+    picks = [lc for lc in c.curves if lc.curve.strategy in ("best_of_n", "weighted_bon")
+             and lc.curve.params.get("agg", "last") == "last"]
+    if mj is not None and picks:
+        top = int(mj.curve.budgets[-1])
+        best = max(picks, key=lambda lc: float(lc.curve.accuracy[-1]))
+        lines.append(f"MATH-500, Qwen2.5-Coder-0.5B ({c.info.problems} problems x {top}): "
+                     f"majority @{top} = {_acc(mj, -1)}; best at @{top}: {best.label} = "
+                     f"{_acc(best, -1)}; @1 = {_acc(mj, 0)}")
+    if c.headline is not None:
+        lines.append(c.headline.text())
+    for panel, ex in c.exchange:
+        if "upper bound" in panel:
+            continue
+        rows = [r for r in ex.rows if r.bin == "all"]
+        lines.append(f"exchange, {panel}: " + "; ".join(
+            f"R={r.r:g}: X={r.budget:.0f} gen., {r.difference:+.3f} [{r.lower:+.3f}, "
+            f"{r.upper:+.3f}] ({WINNER_WORDS.get(r.winner, r.winner)})" for r in rows))
+        break
+    return lines
+
+
 def demo_summary(res: DemoResult) -> list[str]:
     """The headline numbers of a demo, one line each."""
-    lines = []
+    lines = coder_summary(res)
     m = res.main
     # by strategy, not by legend name: a signed reward model's weighted vote is labelled with
     # its score transform ("weighted best-of-N (sigmoid)")
@@ -323,10 +433,8 @@ def demo_summary(res: DemoResult) -> list[str]:
     deployable = [(p, e) for p, e in res.exchange if "upper bound" not in p]
     for panel, ex in [*res.exchange[:1], *deployable[:1]]:
         rows = [r for r in ex.rows if r.bin == "all"]
-        words = {"small": "small model better", "large": "larger model better",
-                 "tie": "no significant difference"}
         txt = "; ".join(f"R={r.r:g}: X={r.budget:.0f} gen., {r.difference:+.3f} "
-                        f"[{r.lower:+.3f}, {r.upper:+.3f}] ({words.get(r.winner, r.winner)})"
+                        f"[{r.lower:+.3f}, {r.upper:+.3f}] ({WINNER_WORDS.get(r.winner, r.winner)})"
                         for r in rows)
         lines.append(f"exchange, {panel}: {txt}")
     for fit in res.laws[:1]:
@@ -351,5 +459,6 @@ def _acc(lc: LabelledCurve, j: int) -> str:
     return f"{a:.3f} [{lo:.3f}, {hi:.3f}]"
 
 
-__all__ = ["DEMO_RUNS", "DEMO_STEPS", "PUBLISHED_GAME24", "DemoResult", "Game24", "demo_laws",
-           "demo_summary", "game24", "run_demo"]
+__all__ = ["DEMO_RUNS", "DEMO_STEPS", "OWN_MAIN", "PUBLISHED_GAME24", "DemoResult", "Game24",
+           "coder_summary", "demo_laws", "demo_summary", "demo_verifiers", "game24", "own_law",
+           "run_demo"]

@@ -86,6 +86,73 @@ def bins(run: str, kind: str, n_bins: int, edges: str | None, statistic: str,
     echo_frame(b.to_frame().drop(columns=["statistic", "kind"]))  # both are in the header
 
 
+# -- verifiers ---------------------------------------------------------------------------------
+@click.command("verifiers")
+@click.argument("run")
+@click.option("--verifier", "names", multiple=True, help="Only this verifier (repeatable; "
+              "default: every verifier of RUN).")
+@click.option("--agg", type=click.Choice(["last", "min", "prod", "mean"]), default="last",
+              show_default=True, help="PRM step-score aggregation (outcome verifiers ignore it).")
+@click.option("--n-boot", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Bootstrap resamples over problems (0: no CI).")
+@confidence_option
+@click.option("--seed", type=int, default=0, show_default=True)
+@store_option
+@json_option
+def verifiers(run: str, names: tuple[str, ...], agg: str, n_boot: int, confidence: float,
+              seed: int, store_path: Path | None, as_json: bool) -> None:
+    """How much signal each verifier of RUN carries: AUC against the gold grade, with CIs.
+
+    \b
+    pooled AUC: a correct sample outscores a wrong one, over all pairs of the run.
+    within-problem AUC: the same inside each problem's pool, which is what best-of-N
+    needs (0.5 = no better than a random pick).
+    Examples:
+      workbench verifiers math500-coder/qwen2.5-coder-0.5b
+      workbench verifiers RUN --verifier probe --agg min --json
+    """
+    import pandas as pd
+
+    from workbench.analysis.verifier_quality import verifier_quality
+    from workbench.engine import load_run_data
+
+    with open_store(store_path) as store:
+        store.run_record(run)  # an unknown run: one line naming it
+        kinds = store.verifiers(run)
+        unknown = sorted(set(names) - set(kinds))
+        if unknown or not kinds:
+            raise click.BadParameter(
+                f"run {run!r} has no verifier {', '.join(unknown) or '(none at all)'}; it has: "
+                f"{', '.join(sorted(kinds)) or 'none'}", param_hint="--verifier")
+        pools = [load_run_data(store, run, verifier=v, agg=agg).pool
+                 for v in (names or sorted(kinds))]
+    rows, skipped = [], []
+    for pool in pools:
+        assert pool is not None
+        if pool.score is None:
+            skipped.append(f"{pool.verifier}: {pool.missing.get('score', 'no scores')}")
+            continue
+        rows.append(verifier_quality(pool, n_boot=n_boot, confidence=confidence, seed=seed))
+    if as_json:
+        echo_json({"run": run, "verifiers": [r.to_frame().iloc[0].to_dict() for r in rows],
+                   "skipped": skipped})
+        return
+    pct = f"{confidence:.0%} CI"
+    click.echo(f"{run}: verifier AUC against the gold grade ({pct}: bootstrap over problems, "
+               f"{n_boot} resamples)")
+    table = pd.DataFrame([{
+        "verifier": r.verifier + (f" ({r.agg})" if r.agg else ""),
+        "problems": r.problems, "samples": r.samples,
+        "AUC": f"{r.auc:.3f}", pct: f"[{r.auc_low:.3f}, {r.auc_high:.3f}]",
+        "within-problem AUC": f"{r.within_auc:.3f}",
+        f"within {pct}": f"[{r.within_low:.3f}, {r.within_high:.3f}]",
+        "problems with pairs": r.problems_with_pairs} for r in rows])
+    if len(table):
+        echo_frame(table)
+    for line in skipped:
+        click.echo(f"skipped {line}")
+
+
 # -- fit ---------------------------------------------------------------------------------------
 @click.command("fit")
 @click.argument("run")
@@ -513,4 +580,4 @@ def plan(runs: tuple[str, ...], budget: float | None, target: float | None, unit
     click.echo(f"time: curves {times['curves']:.1f} s, policy + bootstrap {times['policy']:.1f} s")
 
 
-COMMANDS: list[click.Command] = [bins, fit, exchange, optimize, plan]
+COMMANDS: list[click.Command] = [bins, fit, exchange, optimize, plan, verifiers]

@@ -46,6 +46,20 @@ def _params(stats: list[dict[str, Any]], policy: str) -> float | None:
     return None
 
 
+def _probe_params(stats: list[dict[str, Any]], policy: str) -> float:
+    """The probe's cost as a parameter count: the job reads the states with a separate
+    forward pass through the policy's first `layer + 1` blocks, so FLOPs = 2 x (that share of
+    the policy's parameters) x tokens; the linear head itself is negligible."""
+    full = _params(stats, policy) or 0.0
+    for s in stats:
+        if s.get("stage") == "load" and s.get("policy") == policy:
+            layers = s["config"]["n_layers"]
+            probe = [x for x in stats if x.get("stage") == "probe" and x.get("policy") == policy]
+            if probe:
+                return full * (probe[-1]["layer"] + 1) / layers
+    return full
+
+
 def assemble_job(cfg: JobConfig, *, partial: bool = False) -> list[Path]:
     """Write `<out>/<policy>/` for every policy and return the paths.
 
@@ -100,7 +114,7 @@ def assemble_job(cfg: JobConfig, *, partial: bool = False) -> list[Path]:
                     step_scores.append(StepScore(f"{cfg.judge.name}-steps", pid, int(s),
                                                  int(st), float(sc), int(tok)))
         if cfg.probe is not None and (pt_ := job.read("probe", spec.name)) is not None:
-            verifiers[cfg.probe.name] = 0.0  # a linear head on states the policy computes anyway
+            verifiers[cfg.probe.name] = _probe_params(stats, spec.name)
             p = pt_.to_pydict()
             for pid, s, st, sc, tok in zip(p["problem_id"], p["sample_idx"], p["step_idx"],
                                            p["score"], p["step_tokens"], strict=True):
@@ -125,6 +139,7 @@ def assemble_job(cfg: JobConfig, *, partial: bool = False) -> list[Path]:
                   "problems_covered": f"{len(covered)} of {len(problems)}",
                   "grading_timeouts": int(sum(s != "ok" for s in g["grade_status"])),
                   "quantisation": spec.quantisation, "gguf_sha256": spec.sha256,
+                  "weights": spec.weights,
                   "verifier_params": verifiers,
                   "verifiers": _verifier_notes(cfg),
                   "verifier_problems_scored": dict(sorted(scored.items())),

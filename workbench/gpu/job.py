@@ -42,6 +42,7 @@ class PolicySpec:
     sha256: str | None = None
     slots: int | None = None  # rows decoded together (default: the job's `slots`)
     model: str = ""  # upstream model name
+    weights: str = ""  # where the weights file comes from (package, URL)
     licence: str = ""
     quantisation: str = ""
 
@@ -264,11 +265,13 @@ class Job:
     def write_shard(self, stage: str, policy: str, table: Any, name: str | None = None) -> Path:
         import pyarrow.parquet as pq
 
+        from workbench.parquet import PARQUET_OPTIONS
+
         d = self.work / stage / policy
         d.mkdir(parents=True, exist_ok=True)
         path = d / (name or f"{len(self.shards(stage, policy)):04d}.parquet")
         tmp = path.with_suffix(".tmp")
-        pq.write_table(table, tmp, compression="zstd")
+        pq.write_table(table, tmp, **PARQUET_OPTIONS)
         os.replace(tmp, path)  # a shard is whole or absent
         return path
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from workbench.analysis.labelled import LabelledCurve
     from workbench.analysis.lawfits import LawFit
     from workbench.analysis.pipeline import Provenance, RunAnalysis
+    from workbench.analysis.verifier_quality import VerifierQuality
 
 REAL = "real data: measured on cached samples, 95% bootstrap CIs over problems"
 ORACLE = "oracle: pass@k picks with the gold answer, an upper bound for any real selection"
@@ -454,7 +455,12 @@ def run_report(a: RunAnalysis, *, seconds: float | None = None) -> Report:
 def demo_report(d: DemoResult) -> Report:
     """The demo report (`workbench demo`): the paper-style analysis on the default real data."""
     r = Report("ttc-workbench demo: test-time compute on cached real generations")
-    rows = verdict_rows(d.main, "MATH, Qwen2.5-Math-7B + RM-72B")
+    rows = []
+    if d.coder is not None:
+        rows += verifier_rows(d.coder_verifiers)
+        rows += verdict_rows(d.coder, "MATH-500, Qwen2.5-Coder-0.5B (this project's run)")
+        rows += law_rows([d.coder_law] if d.coder_law is not None else [])
+    rows += verdict_rows(d.main, "MATH, Qwen2.5-Math-7B + RM-72B")
     rows += verdict_rows(d.prm, "MATH-500, Qwen2.5-1.5B + PRM")
     rows += exchange_rows([(p, e) for p, e in d.exchange if "upper bound" not in p])
     rows += game24_rows(d.game24)
@@ -481,7 +487,11 @@ def demo_report(d: DemoResult) -> Report:
     r.paragraph(_made_with(d.settings, d.seconds), cls="note")
     add_provenance(r, d.provenance)
 
-    r.heading("1. MATH: Qwen2.5-Math-7B-Instruct with an outcome reward model")
+    n = 1
+    if d.coder is not None:
+        add_coder(r, d)
+        n = 2
+    r.heading(f"{n}. MATH: Qwen2.5-Math-7B-Instruct with an outcome reward model")
     r.paragraph(
         "100 MATH problems x 8 samples, scored by Qwen2.5-Math-RM-72B. Majority vote, best-of-N "
         "and weighted best-of-N (Snell et al.'s baseline) at 1 to 8 generations; pass@k is the "
@@ -490,32 +500,33 @@ def demo_report(d: DemoResult) -> Report:
     if d.twin is not None:
         add_twin(r, d.twin, "twin")
 
-    r.heading("2. MATH-500: PRM aggregation (Qwen2.5-1.5B-Instruct, Math-Shepherd PRM)")
+    r.heading(f"{n + 1}. MATH-500: PRM aggregation (Qwen2.5-1.5B-Instruct, Math-Shepherd PRM)")
     r.paragraph(
         "Only 2 samples per problem are cached, so budgets stop at 2: this section compares the "
         "ways to turn per-step PRM scores into one score (last step, minimum, product, mean).")
     add_run(r, d.prm, heading="Qwen2.5-1.5B-Instruct + math-shepherd-mistral-7b-prm", level=3)
 
-    r.heading("3. Game of 24: sampling vs Tree-of-Thoughts search (GPT-4)")
+    r.heading(f"{n + 2}. Game of 24: sampling vs Tree-of-Thoughts search (GPT-4)")
     add_game24(r, d.game24)
 
-    r.heading("4. Sequential revisions: Reflexion on HumanEval (GPT-4)")
+    r.heading(f"{n + 3}. Sequential revisions: Reflexion on HumanEval (GPT-4)")
     add_curves(r, [*d.revisions.curves, d.revisions_single], "reflexion-curves",
                title="Reflexion: solved within k attempts",
                budget_title="attempts per question (k)")
     add_curve_table(r, [*d.revisions.curves, d.revisions_single])
     add_notes(r, d.revisions.notes)
 
-    r.heading("5. Scaling laws, checked on held-out data")
+    r.heading(f"{n + 4}. Scaling laws, checked on held-out data")
     add_laws(r, d.laws, "laws")
 
-    r.heading("6. Test-time compute vs a 9x larger model (Llama-3 8B vs 70B)")
+    r.heading(f"{n + 5}. Test-time compute vs a 9x larger model (Llama-3 8B vs 70B)")
     add_exchange(r, d.exchange, "demo", d.exchange_notes)
 
-    r.heading("7. This project's own runs")
+    r.heading(f"{n + 6}. This project's own runs")
     if d.own:
         r.paragraph(
-            "Runs this project generated with `workbench collect` (cached_runs/): the only "
+            "Other runs this project generated with `workbench collect` (cached_runs/): "
+            "with section 1, the only "
             "place where a report quotes model text (escaped; the model's own output).")
         add_provenance(r, [a.provenance for a in d.own], heading="Provenance of these runs")
     else:
@@ -525,6 +536,53 @@ def demo_report(d: DemoResult) -> Report:
     for a in d.own:
         add_run(r, a, heading=f"{a.run_id} ({a.provenance.policy_model})", level=3)
     add_notes(r, d.own_notes)
+    return r
+
+
+def verifier_rows(qs: Sequence[VerifierQuality]) -> list[dict[str, str]]:
+    """Summary rows: each verifier's within-problem AUC (what best-of-N needs), with its CI."""
+    rows = []
+    for q in qs:
+        agg = f", {q.agg} step" if q.agg else ""
+        rows.append({
+            "question": f"{q.run_id}: within-problem AUC of the verifier {q.verifier}{agg} "
+                        f"(pooled AUC {q.auc:.3f} [{q.auc_low:.3f}, {q.auc_high:.3f}])",
+            "estimate": f"{q.within_auc:.3f}",
+            "95% CI": _ci_text(q.within_low, q.within_high),
+            "verdict": "better than a random pick" if q.within_low > 0.5 else
+                       "no better than a random pick" if q.within_high >= 0.5 else
+                       "worse than a random pick",
+        })
+    return rows
+
+
+def add_coder(r: Report, d: DemoResult) -> Report:
+    """Section 1: this project's MATH-500 run, the demo's main example."""
+    assert d.coder is not None
+    r.heading("1. MATH-500: Qwen2.5-Coder 0.5B and 1.5B, this project's run (main example)")
+    r.paragraph(
+        "Generated by this project on one H200 with `workbench collect-gpu` "
+        "(cached_runs/math500-coder): Qwen2.5-Coder-0.5B-Instruct, 500 MATH-500 problems x 64 "
+        "samples, and the 3x larger Qwen2.5-Coder-1.5B-Instruct, 500 x 16, graded with "
+        "math-verify. Two verifiers score every step: an LLM judge (the 1.5B model's P(yes)) "
+        "and a logistic probe on the policy's hidden states, cross-fitted by problem (no "
+        "problem is scored by a probe that saw its labels).")
+    if d.coder_verifiers:
+        r.heading("How much signal the verifiers carry", 3)
+        r.table(pd.DataFrame([{
+            "run": q.run_id, "verifier": q.verifier + (f" ({q.agg})" if q.agg else ""),
+            "samples": f"{q.samples:,}", "AUC": f"{q.auc:.3f}",
+            "95% CI": _ci_text(q.auc_low, q.auc_high),
+            "within-problem AUC": f"{q.within_auc:.3f}",
+            "within 95% CI": _ci_text(q.within_low, q.within_high),
+        } for q in d.coder_verifiers]), caption="AUC against the gold grade: pooled over all "
+            "pairs of the run, and within each problem's pool (what best-of-N needs; 0.5 = a "
+            "random pick); 95% bootstrap CIs over problems")
+    add_run(r, d.coder, heading="Qwen2.5-Coder-0.5B-Instruct: strategies, bins, policy, "
+            "exchange with the 1.5B model", level=3)
+    if d.coder_law is not None:
+        r.heading("pass@k laws fitted on part of the pool, checked on the rest", 3)
+        add_laws(r, [d.coder_law], "coder-laws")
     return r
 
 

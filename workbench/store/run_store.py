@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from workbench.errors import InputError, RunNotFoundError, StoreError
 from workbench.locations import STORE_FILE, data_home, default_store_path
+from workbench.parquet import PARQUET_OPTIONS
 from workbench.store import columnar, locking
 from workbench.store.columnar import ColumnarRun, parquet_source
 from workbench.store.convert import arrow_to_records, records_to_arrow, run_to_dict
@@ -595,7 +596,7 @@ class RunStore:
             try:
                 for batch in reader:
                     if writer is None:
-                        writer = pq.ParquetWriter(str(path), batch.schema)
+                        writer = pq.ParquetWriter(str(path), batch.schema, **PARQUET_OPTIONS)
                     writer.write_batch(batch)
             finally:
                 if writer is not None:
@@ -629,7 +630,8 @@ def write_bundle_parquet(
     for name, cls in TABLE_RECORDS.items():
         rows = bundle.table(name)
         if rows:
-            pq.write_table(records_to_arrow(cls, rows), str(out / f"{name}.parquet"))
+            pq.write_table(records_to_arrow(cls, rows), str(out / f"{name}.parquet"),
+                           **PARQUET_OPTIONS)
     (out / "run.json").write_text(json.dumps(header, indent=2, sort_keys=True) + "\n")
     return out
 
