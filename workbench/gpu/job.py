@@ -29,7 +29,7 @@ from workbench.errors import ConfigError
 MAX_STEPS = 48
 """Steps beyond this are merged into the last one (bounds the judge's passes on run-on text)."""
 
-STAGES = ("gen", "grade", "probe", "judge")
+STAGES = ("gen", "grade", "probe", "judge", "tree")
 GEN_COLUMNS = ("problem_id", "sample_idx", "text", "finish_reason", "output_tokens",
                "prompt_tokens")
 
@@ -64,6 +64,20 @@ class ProbeSpec:
 
 
 @dataclass(frozen=True)
+class TreeSpec:
+    """[tree]: a tree bank grown with one policy, its nodes scored by that policy's probe
+    (`workbench.gpu.tree`; the fields mean what `workbench.collect.config.TreeConfig`'s do)."""
+
+    policy: str
+    problems: int = 200  # the first k problems get a tree
+    branching: int = 4
+    root_branching: int | None = 16
+    max_depth: int = 3  # the depth-max_depth node is the rest of the solution (terminal)
+    frontier: int = 0  # 0 = expand every non-terminal node; K = the top K by score per depth
+    step_tokens: int = 256  # new tokens of one step (a whole solution keeps max_new_tokens)
+
+
+@dataclass(frozen=True)
 class JobConfig:
     run_prefix: str
     dataset: str
@@ -83,6 +97,7 @@ class JobConfig:
     n_problems: int | None = None
     judge: JudgeSpec | None = None
     probe: ProbeSpec | None = None
+    tree: TreeSpec | None = None
     source_file: str = field(default="", compare=False)
 
     def policy(self, name: str) -> PolicySpec:
@@ -103,11 +118,17 @@ def load_job(path: str | Path) -> JobConfig:
         pol = [PolicySpec(**p) for p in raw.pop("policy")]
         judge = JudgeSpec(**raw.pop("judge")) if "judge" in raw else None
         probe = ProbeSpec(**raw.pop("probe")) if "probe" in raw else None
-        cfg = JobConfig(**raw, policies=pol, judge=judge, probe=probe, source_file=str(path))
+        tree = TreeSpec(**raw.pop("tree")) if "tree" in raw else None
+        cfg = JobConfig(**raw, policies=pol, judge=judge, probe=probe, tree=tree,
+                        source_file=str(path))
     except (KeyError, TypeError) as e:
         raise ConfigError(f"{path}: {e}") from None
     if judge is not None:
         cfg.policy(judge.policy)
+    if tree is not None:
+        from workbench.gpu.tree import check_tree
+
+        check_tree(cfg)
     return cfg
 
 
@@ -259,10 +280,7 @@ class Job:
         dec, tok = self.model(policy)
         prompts = [tok.encode(chatml(self.cfg.system, p["question"]), add_special_tokens=False)
                    for p in todo]
-        stops = sorted({tid for tid in (tok.eos_token_id, tok.pad_token_id,
-                                        tok.convert_tokens_to_ids("<|im_end|>"),
-                                        tok.convert_tokens_to_ids("<|endoftext|>"))
-                        if isinstance(tid, int) and tid >= 0})
+        stops = stop_ids(tok)
         results: dict[int, dict[int, Generation]] = {}
         complete: list[int] = []
         written = 0  # problems whose samples are in a shard
@@ -435,16 +453,32 @@ class Job:
                       tokens=sum(len(it.ids) for it in items),
                       seconds=round(time.monotonic() - t0, 1))
 
+    # -- stage: tree bank (workbench.gpu.tree) ------------------------------------------------
+    def tree(self, policy: str) -> None:
+        from workbench.gpu.tree import build_trees
+
+        if self.cfg.tree is not None and self.cfg.tree.policy == policy:
+            build_trees(self, policy)
+
     def run(self, stages: tuple[str, ...]) -> None:
         """Run the asked stages in order (each skips what its shards already hold)."""
         steps = {"gen": self.generate, "grade": self.grade, "probe": self.probe,
-                 "judge": self.judge}
+                 "judge": self.judge, "tree": self.tree}
         for stage in STAGES:
             if stage not in stages or (stage == "probe" and self.cfg.probe is None) or (
-                    stage == "judge" and self.cfg.judge is None):
+                    stage == "judge" and self.cfg.judge is None) or (
+                    stage == "tree" and self.cfg.tree is None):
                 continue
             for p in self.cfg.policies:
                 steps[stage](p.name)
+
+
+def stop_ids(tok: Any) -> list[int]:
+    """The ids that end a completion: end of text and end of the assistant's turn."""
+    return sorted({tid for tid in (tok.eos_token_id, tok.pad_token_id,
+                                   tok.convert_tokens_to_ids("<|im_end|>"),
+                                   tok.convert_tokens_to_ids("<|endoftext|>"))
+                   if isinstance(tid, int) and tid >= 0})
 
 
 def _encoder(tok: Any) -> Callable[[str], list[int]]:

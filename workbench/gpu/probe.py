@@ -118,3 +118,31 @@ def crossfit_probe(features: np.ndarray, labels: np.ndarray, groups: np.ndarray,
     return ProbeResult(scores=scores, auc=auc(scores, labels), l2_per_fold=tuple(chosen),
                        folds=folds, mean=np.stack(mus), std=np.stack(sds), weights=np.stack(ws),
                        fold_of=fold_of)
+
+
+@dataclass(frozen=True)
+class FittedProbes:
+    """The fold probes a probe stage kept (`probe.npz`), to score new states of its problems:
+    a problem is scored by the probe of the fold it was held out in, which never saw its labels
+    (a problem the probe stage never saw is scored by fold 0: no fold saw its labels either)."""
+
+    mean: np.ndarray  # [folds, d]
+    std: np.ndarray  # [folds, d]
+    weights: np.ndarray  # [folds, d + 1], bias last
+    layer: int
+    fold_of: dict[str, int]
+
+    @classmethod
+    def load(cls, path: str) -> FittedProbes:
+        with np.load(path) as z:
+            return cls(mean=z["mean"].astype(np.float64), std=z["std"].astype(np.float64),
+                       weights=z["weights"].astype(np.float64), layer=int(z["layer"]),
+                       fold_of={str(p): int(f) for p, f in zip(z["problem_ids"], z["fold"],
+                                                               strict=True)})
+
+    def score(self, states: np.ndarray, problem_ids: list[str]) -> np.ndarray:
+        """P(correct) of each row of `states` [n, d], by its problem's held-out fold probe."""
+        f = np.array([self.fold_of.get(str(p), 0) for p in problem_ids], dtype=np.int64)
+        x = (np.asarray(states, np.float64) - self.mean[f]) / self.std[f]
+        z = (x * self.weights[f, :-1]).sum(axis=1) + self.weights[f, -1]
+        return 1.0 / (1.0 + np.exp(-z))
