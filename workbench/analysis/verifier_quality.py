@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.stats import rankdata
 
+from workbench.auc import auc
 from workbench.errors import StrategyError
 
 if TYPE_CHECKING:
@@ -59,20 +60,28 @@ class VerifierQuality:
     n_boot: int
 
     def to_frame(self) -> pd.DataFrame:
-        """One row: run_id, verifier, agg, problems, samples, correct, auc, auc_low, auc_high,
-        within_auc, within_low, within_high, problems_with_pairs, confidence, n_boot."""
+        """The result as one row.
+
+        Columns:
+            run_id: the run.
+            verifier: the verifier.
+            agg: how step scores were aggregated (None for an outcome verifier).
+            problems: problems in the pool.
+            samples: samples scored.
+            correct: samples graded correct.
+            auc: pooled AUC over all (correct, wrong) pairs of the run.
+            auc_low: lower bound of its bootstrap CI.
+            auc_high: upper bound.
+            within_auc: AUC over pairs of the same problem (pair-weighted).
+            within_low: lower bound of its bootstrap CI.
+            within_high: upper bound.
+            problems_with_pairs: problems holding a correct and a wrong sample.
+            confidence: level of the intervals.
+            n_boot: bootstrap resamples over problems.
+        """
         import pandas as pd
 
         return pd.DataFrame([asdict(self)])
-
-
-def _pooled_auc(score: np.ndarray, correct: np.ndarray) -> float:
-    n1 = int(correct.sum())
-    n0 = correct.size - n1
-    if n1 == 0 or n0 == 0:
-        return float("nan")
-    r = rankdata(score)
-    return float((r[correct].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
 def _within_counts(pool: SamplePool) -> tuple[np.ndarray, np.ndarray]:
@@ -102,7 +111,7 @@ def verifier_quality(pool: SamplePool, *, n_boot: int = 1000, confidence: float 
     mask = pool.mask
     score, correct = pool.score[mask], pool.correct[mask]
     wins, pairs = _within_counts(pool)
-    auc = _pooled_auc(score, correct)
+    pooled = auc(score, correct)
     within = float(wins.sum() / pairs.sum()) if pairs.sum() else float("nan")
     lo = hi = wlo = whi = float("nan")
     if n_boot:
@@ -113,7 +122,7 @@ def verifier_quality(pool: SamplePool, *, n_boot: int = 1000, confidence: float 
             pick = rng.integers(0, pool.n_problems, pool.n_problems)
             rows = np.concatenate([np.arange(starts[p], starts[p] + pool.sizes[p])
                                    for p in pick])
-            boots[b] = _pooled_auc(score[rows], correct[rows])
+            boots[b] = auc(score[rows], correct[rows])
             wp = pairs[pick].sum()
             wboots[b] = wins[pick].sum() / wp if wp else np.nan
         a = (1 - confidence) / 2
@@ -123,5 +132,5 @@ def verifier_quality(pool: SamplePool, *, n_boot: int = 1000, confidence: float 
         run_id=pool.run_id, verifier=str(pool.verifier),
         agg=pool.agg if pool.verifier_kind == "step" else None,
         problems=pool.n_problems, samples=int(mask.sum()), correct=int(correct.sum()),
-        auc=auc, auc_low=lo, auc_high=hi, within_auc=within, within_low=wlo, within_high=whi,
+        auc=pooled, auc_low=lo, auc_high=hi, within_auc=within, within_low=wlo, within_high=whi,
         problems_with_pairs=int((pairs > 0).sum()), confidence=confidence, n_boot=n_boot)

@@ -18,20 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from workbench.auc import auc
+
 L2_GRID = (1e-4, 1e-3, 1e-2, 1e-1)
-
-
-def auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Area under the ROC curve (Mann-Whitney, ties counted half); NaN without both classes."""
-    from scipy.stats import rankdata
-
-    labels = np.asarray(labels, bool)
-    n1 = int(labels.sum())
-    n0 = labels.size - n1
-    if n1 == 0 or n0 == 0:
-        return float("nan")
-    r = rankdata(scores)
-    return float((r[labels].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
 def _fit(x: torch.Tensor, y: torch.Tensor, l2: float) -> torch.Tensor:
