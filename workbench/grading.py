@@ -115,6 +115,16 @@ def _last_boxed(text: str) -> str | None:
     return None
 
 
+def has_boxed(text: str) -> bool:
+    """Whether the text states a boxed answer (a complete `\\boxed{...}` or `\\boxed 5`): the
+    end of a solution under the "put your final answer within \\boxed{}" prompt.
+
+    >>> has_boxed("so $\\\\boxed{12}$."), has_boxed("\\\\boxed{1"), has_boxed("x = 2")
+    (True, False, False)
+    """
+    return _last_boxed(text) is not None
+
+
 def _strip_math(answer: str) -> str:
     """Drop math delimiters, a trailing full stop and the Minerva "I hope it is correct"."""
     s = _HOPE_RE.sub("", answer.strip()).strip()

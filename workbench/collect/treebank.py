@@ -24,7 +24,7 @@ beam(N, M) with N <= B and M <= B replay exactly, for every selection the beam c
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from workbench.collect.config import TreeConfig
@@ -113,10 +113,14 @@ def build_tree_nodes(
     gen: dict[str, dict[str, Any]],
     scores: dict[str, float],
     tcfg: TreeConfig,
+    grades: Mapping[str, tuple[str | None, bool | None]] | None = None,
 ) -> list[TreeNode]:
     """Canonical `TreeNode`s of one problem from the journals' node generations and scores.
 
     Only nodes that were generated AND scored are emitted; `expanded` is recomputed here.
+    Terminal nodes are graded from their path's text by the numeric grader, or take
+    (answer_key, is_correct) from `grades` by node id when given (graded elsewhere, e.g. with
+    math-verify by `workbench.gpu.tree`).
     """
     done = {n for n in gen if n in scores}
     children: dict[str, list[str]] = {}
@@ -137,7 +141,11 @@ def build_tree_nodes(
         if any(p not in done for p in path_ids(n)[:-1]):
             continue  # an ancestor is missing (never happens in a finished collection)
         terminal = bool(rec["terminal"])
-        answer = extract_answer("\n".join(path_steps(gen, n))) if terminal else None
+        if grades is not None:
+            answer, correct = grades.get(n, (None, None)) if terminal else (None, None)
+        else:
+            answer = extract_answer("\n".join(path_steps(gen, n))) if terminal else None
+            correct = is_correct(answer, problem.gold_answer) if terminal else None
         out.append(
             TreeNode(
                 problem_id=problem.problem_id,
@@ -149,7 +157,7 @@ def build_tree_nodes(
                 tokens=rec.get("tokens"),
                 is_terminal=terminal,
                 answer_key=answer,
-                is_correct=is_correct(answer, problem.gold_answer) if terminal else None,
+                is_correct=correct,
                 expanded=(not terminal) and _all_children(n, children, tcfg),
             )
         )

@@ -5,7 +5,10 @@ Per policy `P` the run `<run_prefix>/<P>` holds:
   blank-line split, capped at `MAX_STEPS`, that the verifiers scored);
 - step_scores: `<judge>-steps` (the judge's P(yes) that every step so far is correct) and
   `probe` (the cross-fitted hidden-state probe's P(correct) at every step end);
-- outcome_scores: `<judge>` (its P(yes) that the final answer is correct).
+- outcome_scores: `<judge>` (its P(yes) that the final answer is correct);
+- tree_nodes: the tree bank of the job's `[tree]` policy (`workbench.gpu.tree`), nodes scored
+  by the probe, terminal nodes graded with math-verify; run.json's meta "tree" gives its config
+  and coverage.
 With a `[revisions]` table, the revise stage's chains become the run `<run_prefix>/<P>-revisions`
 (`workbench.gpu.revise.revision_bundle`): a run of their own, so chain rows never enter the
 policy's best-of-N pool (the engine draws every sample of a run into its pool).
@@ -121,6 +124,12 @@ def assemble_job(cfg: JobConfig, *, partial: bool = False) -> list[Path]:
                 if st < n_steps[(pid, s)]:
                     step_scores.append(StepScore(cfg.probe.name, pid, int(s), int(st),
                                                  float(sc), int(tok)))
+        tree_nodes: list[Any] = []
+        tree_meta: dict[str, Any] = {}
+        if cfg.tree is not None and cfg.tree.policy == spec.name:
+            from workbench.gpu.tree import tree_nodes as tree_of
+
+            tree_nodes, tree_meta = tree_of(job, spec.name)
         scored = {}  # problems each verifier scored (a verifier stage can lag the samples)
         for name in {x.verifier for x in step_scores} | {x.verifier for x in outcome_scores}:
             got = ({x.problem_id for x in step_scores if x.verifier == name}
@@ -144,7 +153,8 @@ def assemble_job(cfg: JobConfig, *, partial: bool = False) -> list[Path]:
                   "verifiers": _verifier_notes(cfg),
                   "verifier_problems_scored": dict(sorted(scored.items())),
                   "gpu_stats": [s for s in stats if s.get("policy") in
-                                (spec.name, cfg.judge.policy if cfg.judge else None)]},
+                                (spec.name, cfg.judge.policy if cfg.judge else None)],
+                  **({"tree": tree_meta} if tree_nodes else {})},
         )
         bundle = RunBundle(
             run=run,
@@ -153,6 +163,7 @@ def assemble_job(cfg: JobConfig, *, partial: bool = False) -> list[Path]:
                               meta={"question": "not stored: see the registered dataset"})
                       for p in problems if p["problem_id"] in covered],
             samples=samples, step_scores=step_scores, outcome_scores=outcome_scores,
+            tree_nodes=tree_nodes,
         )
         written.append(write_run_atomically(bundle, Path(cfg.out) / spec.name))
         if cfg.revisions is not None and cfg.revisions.policy == spec.name:

@@ -31,7 +31,26 @@ class Generation:
     prompt_index: int
     sample_index: int
     tokens: list[int]
-    finish_reason: str  # "stop" (a stop token) or "length" (max_new reached)
+    finish_reason: str  # "stop" (a stop token, excluded), "step" (a step stop, kept) or "length"
+
+
+@dataclass(frozen=True)
+class StepStops:
+    """Token ids that end a row as one reasoning step (finish_reason "step", the token kept).
+
+    Tokenizers merge the step separator into tokens (".\\n\\n", "\\n\\n\\n"), so a step ends
+    on a token whose text holds the separator: at once for `ends` (text before the separator
+    in the token), only after the row has produced a token outside `blank` for `lead` (the
+    token holds nothing but whitespace before the separator: a blank line opening a step does
+    not end it). `pairs` are (tails, heads) id sets for a separator cut between two tokens
+    ("\\n" then "\\n"): a head right after a tail ends the step, after non-blank text.
+    `workbench.gpu.tree.step_stops` builds them from a tokenizer.
+    """
+
+    ends: tuple[int, ...]
+    lead: tuple[int, ...] = ()
+    blank: tuple[int, ...] = ()
+    pairs: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,11 +101,16 @@ def generate(
     refill_fraction: float = 0.125,
     deadline: float | None = None,
     items: Sequence[tuple[int, int]] | None = None,
+    step_stops: StepStops | None = None,
+    max_new_of: Sequence[int] | None = None,
 ) -> GenerationStats:
     """Sample `n` completions of every prompt (or the given (prompt, sample) `items`).
 
     `on_done` receives each finished `Generation` (in completion order). After `deadline`
-    (a `time.monotonic()` value) no new sample starts; those running finish.
+    (a `time.monotonic()` value) no new sample starts; those running finish. `step_stops`
+    also end rows at a step separator (finish_reason "step"); `max_new_of` caps the new tokens
+    of each prompt's rows below `max_new` (a tree node's remaining budget). Without them the
+    full-sample path runs unchanged.
     """
     dev = dec.device
     work = deque(items if items is not None else
@@ -104,6 +128,8 @@ def generate(
     ngen = torch.zeros(slots, dtype=torch.long, device=dev)
     done = torch.ones(slots, dtype=torch.bool, device=dev)
     stopped = torch.zeros(slots, dtype=torch.bool, device=dev)
+    cap = torch.full((slots,), max_new, dtype=torch.long, device=dev)  # new tokens per row
+    step = _StepState(step_stops, slots, dev) if step_stops is not None else None
     out = torch.zeros(slots, max_new, dtype=torch.long, device=dev)
     owner: list[tuple[int, int] | None] = [None] * slots
     live = np.zeros(slots, dtype=bool)  # rows holding a sample (host copy: no device sync)
@@ -132,12 +158,16 @@ def generate(
             cache.v[li][s, :, :width] = v[r]
         first = sample_tokens(last[r], temperature=temperature, top_p=top_p, generator=gen)
         is_stop = torch.isin(first, stops)
+        if max_new_of is not None:
+            cap[s] = torch.tensor([min(max_new, max_new_of[p]) for p, _ in batch], device=dev)
         tok[s] = first
         pos[s] = lens_t[r]
         ngen[s] = 1
         out[s, 0] = first
         stopped[s] = is_stop
-        done[s] = is_stop | (max_new <= 1)
+        done[s] = is_stop | (cap[s] <= 1)
+        if step is not None:
+            done[s] |= step.admit(s, first) & ~is_stop
         for (p, smp), slot in zip(batch, where, strict=True):
             owner[slot] = (p, smp)
             live[slot] = True
@@ -155,14 +185,16 @@ def generate(
         fidx = torch.tensor(fin, device=dev)
         counts = ngen[fidx].cpu().numpy()
         stop_flags = stopped[fidx].cpu().numpy()
+        step_flags = (step.ended[fidx].cpu().numpy() if step is not None
+                      else np.zeros(len(fin), dtype=bool))
         toks = out[fidx].cpu().numpy()
         for j, slot in enumerate(fin):
             p, smp = owner[slot]  # type: ignore[misc]
             cnt = int(counts[j])
             n_tokens += cnt
             keep = cnt - 1 if stop_flags[j] else cnt
-            on_done(Generation(p, smp, toks[j, :keep].tolist(),
-                               "stop" if stop_flags[j] else "length"))
+            reason = "stop" if stop_flags[j] else "step" if step_flags[j] else "length"
+            on_done(Generation(p, smp, toks[j, :keep].tolist(), reason))
             owner[slot] = None
             live[slot] = False
             free.append(slot)
@@ -191,7 +223,9 @@ def generate(
             is_stop = torch.isin(nxt, stops) & active
             ngen += active.long()
             stopped |= is_stop
-            done |= is_stop | (ngen >= max_new) | (pos + 2 >= max_len)
+            done |= is_stop | (ngen >= cap) | (pos + 2 >= max_len)
+            if step is not None:
+                done |= step.advance(nxt, active & ~is_stop)
             tok = torch.where(active, nxt, tok)
             pos = torch.where(active, pos + 1, pos)
             pos_host[live] += 1
@@ -202,3 +236,38 @@ def generate(
         torch.cuda.synchronize()
     return GenerationStats(samples=finished, tokens=n_tokens, prefill_tokens=n_prefill,
                            seconds=time.monotonic() - t0, steps=steps, slots=slots)
+
+
+class _StepState:
+    """Device-side state of `StepStops` for every row: has it produced non-blank text, does its
+    last token end with a separator's head part, and did it end at a step."""
+
+    def __init__(self, stops: StepStops, slots: int, dev: torch.device) -> None:
+        def ids(values: Sequence[int]) -> torch.Tensor:
+            return torch.tensor(sorted(set(values)), dtype=torch.long, device=dev)
+
+        self.ends, self.lead, self.blank = ids(stops.ends), ids(stops.lead), ids(stops.blank)
+        self.pairs = [(ids(t), ids(h)) for t, h in stops.pairs]
+        self.content = torch.zeros(slots, dtype=torch.bool, device=dev)
+        self.tail = torch.zeros(len(self.pairs), slots, dtype=torch.bool, device=dev)
+        self.ended = torch.zeros(slots, dtype=torch.bool, device=dev)
+
+    def admit(self, rows: torch.Tensor, first: torch.Tensor) -> torch.Tensor:
+        """Reset the rows for new samples whose first token is `first`; True where it ends."""
+        hit = torch.isin(first, self.ends)
+        self.ended[rows] = hit
+        self.content[rows] = ~torch.isin(first, self.blank)
+        for k, (tails, _) in enumerate(self.pairs):
+            self.tail[k, rows] = torch.isin(first, tails)
+        return hit
+
+    def advance(self, nxt: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
+        """Take each active row's next token; True where it ends the row's step."""
+        hit = torch.isin(nxt, self.ends) | (torch.isin(nxt, self.lead) & self.content)
+        for k, (tails, heads) in enumerate(self.pairs):
+            hit |= self.tail[k] & torch.isin(nxt, heads) & self.content
+            self.tail[k] = torch.where(active, torch.isin(nxt, tails), self.tail[k])
+        hit &= active
+        self.content |= active & ~torch.isin(nxt, self.blank)
+        self.ended |= hit
+        return hit

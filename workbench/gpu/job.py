@@ -29,7 +29,7 @@ from workbench.errors import ConfigError
 MAX_STEPS = 48
 """Steps beyond this are merged into the last one (bounds the judge's passes on run-on text)."""
 
-STAGES = ("gen", "grade", "probe", "judge", "revise")
+STAGES = ("gen", "grade", "probe", "judge", "revise", "tree")
 GEN_COLUMNS = ("problem_id", "sample_idx", "text", "finish_reason", "output_tokens",
                "prompt_tokens")
 
@@ -88,6 +88,20 @@ class RevisionSpec:
 
 
 @dataclass(frozen=True)
+class TreeSpec:
+    """[tree]: a tree bank grown with one policy, its nodes scored by that policy's probe
+    (`workbench.gpu.tree`; the fields mean what `workbench.collect.config.TreeConfig`'s do)."""
+
+    policy: str
+    problems: int = 200  # the first k problems get a tree
+    branching: int = 4
+    root_branching: int | None = 16
+    max_depth: int = 3  # the depth-max_depth node is the rest of the solution (terminal)
+    frontier: int = 0  # 0 = expand every non-terminal node; K = the top K by score per depth
+    step_tokens: int = 256  # new tokens of one step (a whole solution keeps max_new_tokens)
+
+
+@dataclass(frozen=True)
 class JobConfig:
     run_prefix: str
     dataset: str
@@ -108,6 +122,7 @@ class JobConfig:
     judge: JudgeSpec | None = None
     probe: ProbeSpec | None = None
     revisions: RevisionSpec | None = None
+    tree: TreeSpec | None = None
     source_file: str = field(default="", compare=False)
 
     def policy(self, name: str) -> PolicySpec:
@@ -129,8 +144,9 @@ def load_job(path: str | Path) -> JobConfig:
         judge = JudgeSpec(**raw.pop("judge")) if "judge" in raw else None
         probe = ProbeSpec(**raw.pop("probe")) if "probe" in raw else None
         revisions = RevisionSpec(**raw.pop("revisions")) if "revisions" in raw else None
+        tree = TreeSpec(**raw.pop("tree")) if "tree" in raw else None
         cfg = JobConfig(**raw, policies=pol, judge=judge, probe=probe, revisions=revisions,
-                        source_file=str(path))
+                        tree=tree, source_file=str(path))
     except (KeyError, TypeError) as e:
         raise ConfigError(f"{path}: {e}") from None
     if judge is not None:
@@ -139,6 +155,10 @@ def load_job(path: str | Path) -> JobConfig:
         from workbench.gpu.revise import check_spec
 
         check_spec(cfg, revisions)
+    if tree is not None:
+        from workbench.gpu.tree import check_tree
+
+        check_tree(cfg)
     return cfg
 
 
@@ -470,20 +490,28 @@ class Job:
 
             revise(self, self.cfg.revisions)
 
+    # -- stage: tree bank (workbench.gpu.tree) ------------------------------------------------
+    def tree(self, policy: str) -> None:
+        from workbench.gpu.tree import build_trees
+
+        if self.cfg.tree is not None and self.cfg.tree.policy == policy:
+            build_trees(self, policy)
+
     def run(self, stages: tuple[str, ...]) -> None:
         """Run the asked stages in order (each skips what its shards already hold)."""
         steps = {"gen": self.generate, "grade": self.grade, "probe": self.probe,
-                 "judge": self.judge, "revise": self.revise}
+                 "judge": self.judge, "revise": self.revise, "tree": self.tree}
         for stage in STAGES:
             if stage not in stages or (stage == "probe" and self.cfg.probe is None) or (
-                    stage == "judge" and self.cfg.judge is None):
+                    stage == "judge" and self.cfg.judge is None) or (
+                    stage == "tree" and self.cfg.tree is None):
                 continue
             for p in self.cfg.policies:
                 steps[stage](p.name)
 
 
 def stop_ids(tok: Any) -> list[int]:
-    """Tokens that end an assistant turn (ChatML's end of turn, the model's end of text)."""
+    """The ids that end a completion: end of text and end of the assistant's turn."""
     return sorted({tid for tid in (tok.eos_token_id, tok.pad_token_id,
                                    tok.convert_tokens_to_ids("<|im_end|>"),
                                    tok.convert_tokens_to_ids("<|endoftext|>"))

@@ -13,9 +13,7 @@ standardised with the training rows' mean and standard deviation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -113,8 +111,9 @@ def crossfit_probe(features: np.ndarray, labels: np.ndarray, groups: np.ndarray,
 
 @dataclass(frozen=True)
 class FittedProbes:
-    """The fold probes a job kept (`probe.npz`): score new rows of a problem with the probe of
-    the fold that problem was held out in, so no score comes from a probe that saw its labels."""
+    """The fold probes a probe stage kept (`probe.npz`), to score new states of its problems:
+    a problem is scored by the probe of the fold it was held out in, which never saw its labels
+    (a problem the probe stage never saw is scored by fold 0: no fold saw its labels either)."""
 
     mean: np.ndarray  # [folds, d]
     std: np.ndarray  # [folds, d]
@@ -123,20 +122,16 @@ class FittedProbes:
     fold_of: dict[str, int]
 
     @classmethod
-    def load(cls, path: str | Path) -> FittedProbes:
-        z = np.load(path)
-        return cls(mean=z["mean"], std=z["std"], weights=z["weights"], layer=int(z["layer"]),
-                   fold_of={str(k): int(f) for k, f in zip(z["problem_ids"], z["fold"],
-                                                           strict=True)})
+    def load(cls, path: str) -> FittedProbes:
+        with np.load(path) as z:
+            return cls(mean=z["mean"].astype(np.float64), std=z["std"].astype(np.float64),
+                       weights=z["weights"].astype(np.float64), layer=int(z["layer"]),
+                       fold_of={str(p): int(f) for p, f in zip(z["problem_ids"], z["fold"],
+                                                               strict=True)})
 
-    def score(self, features: np.ndarray, groups: Sequence[str]) -> np.ndarray:
-        """P(correct) of every row [n, d]; `groups` are the rows' problem ids."""
-        missing = sorted({g for g in groups if g not in self.fold_of})
-        if missing:
-            raise KeyError(f"no fitted probe held out problem(s) {missing[:3]}: the probe "
-                           "was fitted without them")
-        fold = np.array([self.fold_of[g] for g in groups], dtype=np.int64)
-        x = (np.asarray(features, np.float64) - self.mean[fold]) / self.std[fold]
-        w = self.weights[fold]
-        z = np.einsum("nd,nd->n", x, w[:, :-1]) + w[:, -1]
+    def score(self, states: np.ndarray, problem_ids: list[str]) -> np.ndarray:
+        """P(correct) of each row of `states` [n, d], by its problem's held-out fold probe."""
+        f = np.array([self.fold_of.get(str(p), 0) for p in problem_ids], dtype=np.int64)
+        x = (np.asarray(states, np.float64) - self.mean[f]) / self.std[f]
+        z = (x * self.weights[f, :-1]).sum(axis=1) + self.weights[f, -1]
         return 1.0 / (1.0 + np.exp(-z))

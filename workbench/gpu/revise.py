@@ -337,6 +337,7 @@ def revision_bundle(job: Job, spec: RevisionSpec, *, base_run: Any, base_samples
             "problems_covered": f"{len(chain_probs)} of {len(job.problems)}",
             "grading_timeouts": sum(s != "ok" for rnd in rounds for s in rnd["grade_status"])}
     meta.pop("verifier_problems_scored", None)
+    meta.pop("tree", None)  # the tree bank stays with the base run
     meta["verifier_params"] = {k: v for k, v in meta.get("verifier_params", {}).items()
                                if step_scores and cfg.probe and k == cfg.probe.name}
     meta["verifiers"] = {k: v for k, v in meta.get("verifiers", {}).items()
