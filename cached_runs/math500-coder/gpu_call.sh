@@ -3,6 +3,8 @@
 # join the carried model pieces and check their SHA-256, optionally run the generation
 # benchmark, run the job for MINUTES, and return every shard not returned before under $OUT.
 #   bash cached_runs/math500-coder/gpu_call.sh MINUTES [bench|-] [STAGES]
+# STAGES: a comma list of gen, grade, probe, judge, tree (default gen,grade,probe,judge); `tree`
+# grows the [tree] bank of job.toml (after the probe stage: it scores nodes with probe.npz).
 # The job stops starting work after MINUTES and is killed 90 s later whatever it does, so the
 # shards always come back: keep MINUTES <= the call's limit minus 2.5 minutes.
 set -uo pipefail
