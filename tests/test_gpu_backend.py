@@ -262,6 +262,186 @@ folds = 2
     assert json.loads(res.output)["runs"] == [str(path)]
 
 
+def _beam_exact(tree, n):
+    """Exact expected accuracy of beam(n, n) on a tree whose root has n children and whose
+    depth-1 nodes have n children each (the whole root layer is drawn, one beam is kept):
+    the final pool is the first n candidates to finish, ties in finishing order at random.
+    Returns (accuracy, generated tokens)."""
+    import itertools
+
+    kids = list(tree.children_of(tree.root))
+    assert len(kids) == n
+    done = [c for c in kids if tree.terminal[c] or tree.depth[c] >= 2]
+    active = [c for c in kids if c not in done]
+    pool_options = [done[:n]]
+    tokens = float(sum(tree.tokens[c] for c in kids))
+    if active:
+        best = max(active, key=lambda c: tree.score[c])
+        tokens += float(sum(tree.tokens[c] for c in tree.children_of(best)))
+    if active and len(done) < n:
+        grand = list(tree.children_of(best))
+        left = n - len(done)
+        pool_options = [done + list(s) for s in itertools.combinations(grand, left)]
+    acc = []
+    for pool in pool_options:
+        sums = {}
+        for c in pool:
+            if tree.answer[c] >= 0:
+                a = int(tree.answer[c])
+                sums[a] = sums.get(a, 0.0) + tree.score[c]
+        if not sums:
+            acc.append(0.0)
+            continue
+        top = max(sums.values())
+        win = [a for a, s in sums.items() if np.isclose(s, top)]
+        acc.append(float(np.mean([np.nan_to_num(tree.answer_correct[a]) for a in win])))
+    return float(np.mean(acc)), tokens
+
+
+def test_tree_stage_grows_scores_resumes_assembles_and_replays(tmp_path, monkeypatch):
+    """A tiny tree bank (2 problems, B = 2, depth 2) on the CPU: grown after the probe stage,
+    scored by the cross-fitted probe exactly as the probe reads a sample, resumed without
+    regenerating, assembled into the policy's run, ingested, and replayed by beam/lookahead."""
+    from click.testing import CliRunner
+
+    from workbench.cli import cli
+    from workbench.collect.prompts import split_steps
+    from workbench.engine.data import load_run_data
+    from workbench.engine.strategies.beam import BeamSearch
+    from workbench.engine.strategies.lookahead import Lookahead
+    from workbench.gpu.assemble import assemble_job
+    from workbench.gpu.job import Job, chatml, load_job
+    from workbench.gpu.scoring import hidden_features, tokenise_steps
+    from workbench.gpu.tree import path_steps
+    from workbench.store import RunStore
+
+    probs = tmp_path / "p.jsonl"
+    probs.write_text("".join(json.dumps({"problem_id": str(i), "question": q, "gold_answer": a})
+                             + "\n" for i, (q, a) in enumerate(
+                                 [("What is 3 + 4? Explain in two short paragraphs.", "7"),
+                                  ("What is 5 * 6? Explain in two short paragraphs.", "30"),
+                                  ("What is 10 - 7?", "3"), ("What is 2 + 2?", "4")])))
+    cfg_path = tmp_path / "job.toml"
+    cfg_path.write_text(f'''
+run_prefix = "tiny"
+dataset = "arith-tiny"
+problems = "{probs}"
+out = "{tmp_path / 'runs'}"
+workdir = "{tmp_path / 'work'}"
+system = "Answer in short sentences, then put the final answer within \\\\boxed{{}}."
+separator = "."   # SmolLM2 rarely writes a blank line within a few tokens; it ends sentences
+max_new_tokens = 48
+temperature = 1.0
+slots = 8
+shard_problems = 1
+[[policy]]
+name = "small"
+gguf = "{smollm2_gguf()}"
+n = 3
+model = "SmolLM2-135M-Instruct"
+[probe]
+folds = 2
+[tree]
+policy = "small"
+problems = 2
+branching = 2
+root_branching = 2
+max_depth = 2
+step_tokens = 24
+''')
+    monkeypatch.setenv("WORKBENCH_MODEL_CACHE", str(tmp_path / "models"))
+    cfg = load_job(cfg_path)
+    job = Job(cfg, device="cpu", deadline=None, log=lambda s: None)
+    job.run(("gen", "grade", "probe", "tree"))
+    tdir = job.work / "tree" / "small"
+    node_files = sorted((tdir / "nodes").glob("*.parquet"))
+    names = [f.name for f in node_files]
+    assert names[:2] == ["d1-0000.parquet", "d1-0001.parquet"]  # one problem per shard
+    assert sorted(f.name for f in (tdir / "scores").glob("*.parquet")) == names
+    stamps = {f: f.stat().st_mtime_ns for f in node_files}
+    job.run(("tree",))  # resumes: nothing regenerated, nothing added
+    assert sorted((tdir / "nodes").glob("*.parquet")) == node_files
+    assert all(f.stat().st_mtime_ns == stamps[f] for f in node_files)
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    nodes = pa.concat_tables([pq.read_table(f) for f in node_files]).to_pylist()
+    scores = {(r["problem_id"], r["node_id"]): r for f in (tdir / "scores").glob("*.parquet")
+              for r in pq.read_table(f).to_pylist()}
+    by_id = {(r["problem_id"], r["node_id"]): r for r in nodes}
+    for pid in ("0", "1"):
+        d1 = sorted(n for p, n in by_id if p == pid and "." not in n)
+        assert d1 == ["0", "1"]
+        for n in d1:
+            kids = sorted(k for p, k in by_id if p == pid and k.startswith(n + "."))
+            assert kids == ([] if by_id[(pid, n)]["terminal"] else [f"{n}.0", f"{n}.1"])
+    # a child has its generated tokens, or the model ended at once (an empty, terminal step)
+    assert all(r["tokens"] >= 1 or (r["finish_reason"] == "stop" and r["terminal"]
+                                    and r["text"] == "") for r in nodes)
+    steps = [r for r in nodes if r["finish_reason"] == "step"]
+    assert steps, "no child ended at a step separator"
+    assert all(split_steps(r["text"], ".") == [r["text"]] for r in steps)
+    assert all(r["terminal"] for r in nodes if r["depth"] == 2)
+    assert all(r["tokens"] <= 24 for r in nodes if r["depth"] == 1)
+    # path budgets: a whole path keeps max_new_tokens, like a sample
+    for (pid, n), r in by_id.items():
+        if r["depth"] == 2:
+            assert by_id[(pid, n.split(".")[0])]["tokens"] + r["tokens"] <= 48
+
+    # node score = the fold probe on hidden_features of prompt + path, as the probe stage reads
+    fitted = np.load(job.work / "probe" / "small" / "probe.npz")
+    fold = dict(zip(fitted["problem_ids"].tolist(), fitted["fold"].tolist(), strict=True))
+    dec, tok = job.model("small")
+    keys = sorted(by_id)
+    items = []
+    for pid, n in keys:
+        parts = n.split(".")
+        texts = [by_id[(pid, ".".join(parts[: k + 1]))]["text"] for k in range(len(parts))]
+        q = job.problems[int(pid)]["question"]
+        items.append(tokenise_steps(lambda t: tok.encode(t, add_special_tokens=False),
+                                    chatml(cfg.system, q), path_steps(texts, "."), "."))
+    feats = hidden_features(dec, items, layer=int(fitted["layer"]))
+    for (pid, n), f in zip(keys, feats, strict=True):
+        k = fold[pid]
+        z = ((f[-1] - fitted["mean"][k]) / fitted["std"][k]) @ fitted["weights"][k, :-1]
+        z += fitted["weights"][k, -1]
+        got = scores[(pid, n)]["score"]  # compared as logits: a tiny probe saturates
+        assert np.log(got / (1 - got)) == pytest.approx(float(z), rel=1e-4, abs=1e-4)
+    assert len({s["score"] for s in scores.values()}) > len(scores) // 2  # per node
+
+    [path] = assemble_job(cfg)
+    meta = json.loads((path / "run.json").read_text())
+    tree_meta = (meta.get("run", meta).get("meta") or {})["tree"]
+    assert tree_meta["problems"] == "2 of 2" and tree_meta["problems_fully_expanded"] == 2
+    assert tree_meta["nodes"] == len(nodes)
+    assert tree_meta["tokens"] == sum(r["tokens"] for r in nodes)
+    store_path = tmp_path / "s.duckdb"
+    res = CliRunner().invoke(cli, ["ingest", str(path), "--store", str(store_path), "--json"])
+    assert res.exit_code == 0, res.output
+    store = RunStore(store_path)
+    data = load_run_data(store, "tiny/small", verifier="probe")
+    store.close()
+    tree = data.tree
+    assert tree is not None and [t.problem_id for t in tree.problems] == ["0", "1"]
+    for t in tree.problems:
+        assert t.text[t.root] is None  # the question stays in the registered dataset
+        assert bool(t.expanded[t.root])
+        for c in t.children_of(t.root):
+            assert bool(t.expanded[c]) != bool(t.terminal[c])
+            row = scores[(t.problem_id, str(t.node_ids[c]))]
+            assert t.score[c] == pytest.approx(row["score"])
+    graded = [r for r in scores.values() if r["answer_key"] is not None or r["is_correct"]]
+    assert all(by_id[(r["problem_id"], r["node_id"])]["terminal"] for r in graded)
+    beam = BeamSearch(width=2, draws=4000).curve(data, [2], rng=0)
+    assert beam.coverage == 1.0
+    acc, tokens = np.mean([_beam_exact(t, 2) for t in tree.problems], axis=0)
+    assert float(beam.accuracy[0]) == pytest.approx(acc, abs=0.03)
+    assert float(beam.cost.tokens[0]) == pytest.approx(tokens)  # the nodes' generated tokens
+    look = Lookahead(width=2, depth=1, draws=200).curve(data, [4], rng=0)
+    assert look.coverage == 1.0
+
+
 def test_revise_stage_grows_chains_resumes_and_assembles_a_chain_run(tmp_path, monkeypatch):
     """Revision chains on the CPU: 3 problems x 2 samples, chains on the first 2 problems
     (2 chains x 3 attempts), graded and probe-scored; a round cut short is completed without

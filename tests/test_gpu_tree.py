@@ -92,3 +92,50 @@ def test_the_sampler_ends_a_step_where_the_text_has_its_first_separator():
         end = _run(s, seq)
         text = "".join(VOCAB[t] for t in seq[: end + 1])
         assert SEP in text.lstrip() and SEP not in "".join(VOCAB[t] for t in seq[:end]).lstrip()
+
+
+TOML = '''
+run_prefix = "t"
+dataset = "d"
+problems = "p.jsonl"
+out = "o"
+workdir = "w"
+system = "s"
+[[policy]]
+name = "small"
+gguf = "m.gguf"
+n = 2
+'''
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ('[tree]\npolicy = "small"\n', r"job.toml: \[tree\] scores nodes with the policy's probe"),
+    ('[probe]\n[tree]\npolicy = "small"\nbranching = 0\n',
+     r"job.toml: \[tree\] `branching` must be an integer >= 1, got 0"),
+    ('[probe]\n[tree]\npolicy = "small"\nfrontier = -1\n', r"`frontier` must be an integer >= 0"),
+    ('[probe]\n[tree]\npolicy = "big"\n', r"job.toml: no \[\[policy\]\] named 'big'"),
+    ('[probe]\n[tree]\npolicy = "small"\nwidth = 2\n', r"job.toml: .*width"),
+])
+def test_a_bad_tree_table_is_refused_naming_file_and_key(tmp_path, extra, message):
+    from workbench.errors import ConfigError
+    from workbench.gpu.job import load_job
+
+    path = tmp_path / "job.toml"
+    path.write_text(TOML + extra)
+    with pytest.raises(ConfigError, match=message):
+        load_job(path)
+
+
+def test_a_tree_table_becomes_collects_tree_config(tmp_path):
+    from workbench.collect.treebank import child_id, id_width, n_children
+    from workbench.gpu.job import load_job
+    from workbench.gpu.tree import tree_config
+
+    path = tmp_path / "job.toml"
+    path.write_text(TOML + '[probe]\n[tree]\npolicy = "small"\n')
+    cfg = load_job(path)
+    t = tree_config(cfg.tree, "probe")
+    assert (t.branching, t.root_branching, t.max_depth, t.frontier, t.problems) == (
+        4, 16, 3, 0, 200)
+    assert (n_children("root", t), n_children("3", t), id_width(t)) == (16, 4, 2)
+    assert child_id("root", 3, id_width(t)) == "03"  # ids sort in generation order

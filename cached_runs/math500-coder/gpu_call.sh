@@ -3,9 +3,11 @@
 # join the carried model pieces and check their SHA-256, optionally run the generation
 # benchmark, run the job for MINUTES, and return every shard not returned before under $OUT.
 #   bash cached_runs/math500-coder/gpu_call.sh MINUTES [bench|-] [STAGES]
-# STAGES: comma-separated from gen,grade,probe,judge,revise,tree (default gen,grade,probe,judge);
-# `revise` grows job.toml's [revisions] chains (needs the policy's gen samples and probe.npz):
-#   bash cached_runs/math500-coder/gpu_call.sh 7 - revise
+# STAGES: a comma list of gen, grade, probe, judge, revise, tree (default gen,grade,probe,judge);
+# `tree` grows the [tree] bank of job.toml (after the probe stage: it scores nodes with
+# probe.npz).
+# `revise` grows job.toml's [revisions] chains (after the probe stage too: it scores the
+# revisions with probe.npz):  bash cached_runs/math500-coder/gpu_call.sh 7 - revise
 # The job stops starting work after MINUTES and is killed 90 s later whatever it does, so the
 # shards always come back: keep MINUTES <= the call's limit minus 2.5 minutes.
 set -uo pipefail

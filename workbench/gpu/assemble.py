@@ -33,7 +33,9 @@ def _stats(cfg: JobConfig) -> list[dict[str, Any]]:
     path = Path(cfg.workdir) / "stats.jsonl"
     if not path.exists():
         return []
-    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    # a stat can be NaN (a probe's AUC without both classes): run.json must be standard JSON
+    return [json.loads(x, parse_constant=lambda c: None)
+            for x in path.read_text().splitlines() if x.strip()]
 
 
 def _params(stats: list[dict[str, Any]], policy: str) -> float | None:

@@ -280,7 +280,7 @@ class Job:
                 if name not in ("problem_id", "sample_idx"):
                     g = g.append_column(name, grade.column(name))
             parts.append(g)
-        return pa.concat_tables(parts)
+        return pa.concat_tables(parts, promote_options="default")  # an all-null grade column
 
     def write_shard(self, stage: str, policy: str, table: Any, name: str | None = None) -> Path:
         import pyarrow.parquet as pq
