@@ -72,3 +72,22 @@ def test_runs_opens_the_store_without_the_analysis_stack(tmp_path: Path) -> None
     loaded = _loaded_modules("runs", "--store", str(path))
     assert "duckdb" in loaded  # the probe did read the store
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_job_stages_import_without_the_packages_the_gpu_machine_lacks():
+    """The GPU machine has torch, transformers, pyarrow and httpx but no DuckDB, Altair, pooch
+    or platformdirs: every stage module of the job must import there (the tree stage once
+    reached DuckDB through workbench.store's package exports)."""
+    code = (
+        "import sys\n"
+        "for m in ('duckdb', 'altair', 'pooch', 'vl_convert', 'platformdirs'):\n"
+        "    sys.modules[m] = None\n"
+        "import workbench.gpu.job, workbench.gpu.tree, workbench.gpu.revise\n"
+        "import workbench.gpu.probe, workbench.gpu.grade, workbench.gpu.scoring\n"
+        "from workbench.gpu.job import STAGES\n"
+        "print(','.join(STAGES))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr.strip().splitlines()[-1]
+    assert set(out.stdout.strip().split(",")) >= {"gen", "grade", "probe", "judge", "revise",
+                                                   "tree"}
