@@ -90,16 +90,19 @@ def test_cached_decode_and_suffix_reproduce_the_full_prefill(model):
     assert torch.allclose(dec.logits(hb)[1, : t - 4], full[: t - 4], atol=1e-4, rtol=0)
 
 
-def test_continuous_batching_greedy_equals_transformers_generate(model, hf):
+@pytest.mark.parametrize(("slots", "prefill_tokens"), [(2, 1 << 18), (3, 1)])
+def test_continuous_batching_greedy_equals_transformers_generate(model, hf, slots,
+                                                                 prefill_tokens):
     """Fewer rows than sequences, so finished rows are refilled mid-run: every greedy
-    continuation must still equal transformers' `generate` on that prompt alone."""
+    continuation must still equal transformers' `generate` on that prompt alone. With
+    `prefill_tokens` 1 every admitted prompt is prefilled in a pass of its own."""
     from workbench.gpu.generate import generate
 
     dec, tok = model
     ids = [encode(tok, p) for p in PROMPTS]
     got: dict[tuple[int, int], list[int]] = {}
     stats = generate(dec, ids, 2, max_new=12, temperature=0.0, stop_ids=[tok.eos_token_id],
-                     slots=2, seed=0, check_every=3,
+                     slots=slots, seed=0, check_every=3, prefill_tokens=prefill_tokens,
                      on_done=lambda g: got.__setitem__((g.prompt_index, g.sample_index),
                                                        g.tokens))
     assert stats.samples == 6 and set(got) == {(p, s) for p in range(3) for s in range(2)}

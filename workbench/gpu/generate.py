@@ -103,6 +103,7 @@ def generate(
     items: Sequence[tuple[int, int]] | None = None,
     step_stops: StepStops | None = None,
     max_new_of: Sequence[int] | None = None,
+    prefill_tokens: int = 1 << 18,
 ) -> GenerationStats:
     """Sample `n` completions of every prompt (or the given (prompt, sample) `items`).
 
@@ -110,7 +111,8 @@ def generate(
     (a `time.monotonic()` value) no new sample starts; those running finish. `step_stops`
     also end rows at a step separator (finish_reason "step"); `max_new_of` caps the new tokens
     of each prompt's rows below `max_new` (a tree node's remaining budget). Without them the
-    full-sample path runs unchanged.
+    full-sample path runs unchanged. New rows are prefilled in passes of at most
+    `prefill_tokens` padded tokens (a longer prompt alone).
     """
     dev = dec.device
     work = deque(items if items is not None else
@@ -140,22 +142,38 @@ def generate(
 
     def admit(batch: list[tuple[int, int]], where: list[int]) -> None:
         nonlocal n_prefill
-        uniq = sorted({p for p, _ in batch})
+        # prompts shortest first, prefilled in chunks of at most `prefill_tokens` padded tokens:
+        # one pass over 400 revision prompts of 2,500 tokens asked 10 GiB for one MLP tensor
+        uniq = sorted({p for p, _ in batch}, key=lambda p: (len(prompts[p]), p))
         row_of = {p: i for i, p in enumerate(uniq)}
         lens = [len(prompts[p]) for p in uniq]
-        width = max(lens)
-        padded = torch.zeros(len(uniq), width, dtype=torch.long)
-        for i, p in enumerate(uniq):
-            padded[i, : lens[i]] = torch.tensor(prompts[p], dtype=torch.long)
-        h, kv, _ = dec.prefill(padded.to(dev))
+        batch_rows = [row_of[p] for p, _ in batch]
+        last_parts = []
+        start = 0
+        while start < len(uniq):
+            end = start + 1
+            while end < len(uniq) and (end + 1 - start) * lens[end] <= prefill_tokens:
+                end += 1
+            width = lens[end - 1]
+            padded = torch.zeros(end - start, width, dtype=torch.long)
+            for i in range(start, end):
+                padded[i - start, : lens[i]] = torch.tensor(prompts[uniq[i]], dtype=torch.long)
+            h, kv, _ = dec.prefill(padded.to(dev))
+            lens_c = torch.tensor(lens[start:end], device=dev)
+            last_parts.append(dec.logits(h[torch.arange(end - start, device=dev), lens_c - 1]))
+            sel = [j for j, r in enumerate(batch_rows) if start <= r < end]
+            rc = torch.tensor([batch_rows[j] - start for j in sel], device=dev)
+            sc = torch.tensor([where[j] for j in sel], device=dev)
+            for li, (k, v) in enumerate(kv):
+                cache.k[li][sc, :, :width] = k[rc]
+                cache.v[li][sc, :, :width] = v[rc]
+            del h, kv
+            start = end
         n_prefill += sum(lens)
+        last = torch.cat(last_parts)
         lens_t = torch.tensor(lens, device=dev)
-        last = dec.logits(h[torch.arange(len(uniq), device=dev), lens_t - 1])
-        r = torch.tensor([row_of[p] for p, _ in batch], device=dev)
+        r = torch.tensor(batch_rows, device=dev)
         s = torch.tensor(where, device=dev)
-        for li, (k, v) in enumerate(kv):
-            cache.k[li][s, :, :width] = k[r]
-            cache.v[li][s, :, :width] = v[r]
         first = sample_tokens(last[r], temperature=temperature, top_p=top_p, generator=gen)
         is_stop = torch.isin(first, stops)
         if max_new_of is not None:
