@@ -8,12 +8,20 @@ Prints Markdown: each verifier's AUC (pooled and within-problem, `workbench veri
 strategies at N = 1, 4, 16, 64 (`workbench simulate`), and best-of-N@N minus majority@N on the
 same problems (paired bootstrap over problems). Exact estimators wherever they exist; weighted
 best-of-N between the exact ends is Monte Carlo (1,000 draws per problem).
+
+With the revisions run ingested too (`workbench ingest cached_runs/math500-coder`), it also prints
+step-level search replayed on the 0.5B run's tree bank (beam, lookahead, DVTS with M = 4 against
+majority and best-of-N on the same problems at the same generation budget) and sequential
+revisions against parallel sampling on the revision problems.
 """
 
 from __future__ import annotations
 
 import argparse
 import warnings
+from dataclasses import replace
+
+import numpy as np
 
 from workbench.analysis.verifier_quality import verifier_quality
 from workbench.engine import bootstrap_curve, load_run_data, paired_difference, simulate
@@ -21,6 +29,13 @@ from workbench.store import RunStore
 
 RUNS = {"math500-coder/qwen2.5-coder-0.5b": [1, 4, 16, 64],
         "math500-coder/qwen2.5-coder-1.5b": [1, 4, 16]}
+TREE_RUN, TREE_VERIFIER = "math500-coder/qwen2.5-coder-0.5b", "probe"
+SEARCHES = [  # (label, strategy, params, beam widths N): lookahead's budget is N(k + 1)
+    ("beam", "beam", {"width": 4}, [4, 16]),
+    ("lookahead (k = 1)", "lookahead", {"width": 4, "depth": 1}, [4, 16]),
+    ("DVTS", "dvts", {"width": 4}, [4, 16]),
+]
+REVISIONS_RUN = "math500-coder/qwen2.5-coder-0.5b-revisions"
 
 
 def pct(x: float) -> str:
@@ -90,6 +105,100 @@ def main() -> None:
             print(f"| {label} | " + " | ".join(
                 f"{pp(d.estimate[j])} [{pp(ci.low[j])}, {pp(ci.high[j])}]"
                 for j in range(len(budgets))) + " |")
+
+    if TREE_RUN in store.run_ids():
+        search_tables(store, a.n_boot)
+    if REVISIONS_RUN in store.run_ids():
+        revision_table(store, a.n_boot)
+
+
+def ci_cell(x: float, low: float, high: float, fmt=pct) -> str:
+    return f"{fmt(x)} [{fmt(low)}, {fmt(high)}]"
+
+
+def _on(curve, ids):
+    """The curve on the problems `ids` (in the curve's order)."""
+    keep = np.isin(np.asarray(curve.problem_ids).astype(str), ids)
+    return curve.subset(keep)
+
+
+def search_tables(store: RunStore, n_boot: int) -> None:
+    """Beam / lookahead / DVTS replayed on the tree bank vs majority and best-of-N at equal
+    generation budgets, on the tree's problems (paired bootstrap over problems)."""
+    data = load_run_data(store, TREE_RUN, verifier=TREE_VERIFIER)
+    rows, ids = [], None
+    for label, strat, params, widths in SEARCHES:
+        per = 1 + params.get("depth", 0)
+        curve = simulate(data, strat, [n * per for n in widths], rng=0, **params)
+        ids = np.asarray(curve.problem_ids).astype(str)
+        rows.append((label, widths, curve))
+    pool = data.pool
+    on_tree = np.isin(pool.problem_ids.astype(str), ids)
+    mean_tokens = float(np.nanmean(np.nanmean(pool.output_tokens[on_tree], axis=1)))
+    print(f"\n{TREE_RUN}: step-level search on its tree bank ({len(ids)} problems, "
+          f"verifier {TREE_VERIFIER}, M = 4; N = beams kept x M; accuracy [95% CI])\n")
+    print("| strategy | N | generations | tokens / question | accuracy | minus majority | "
+          f"minus weighted best-of-N ({TREE_VERIFIER}) |")
+    print("|---|---|---|---|---|---|---|")
+    budgets = sorted({int(b) for _, _, c in rows for b in c.budgets})
+    base = {name: _on(simulate(data, name, budgets, rng=0), ids)
+            for name in ("majority", "best_of_n", "weighted_bon")}
+    for name, curve in (("majority", base["majority"]),
+                        (f"best-of-N ({TREE_VERIFIER})", base["best_of_n"]),
+                        (f"weighted best-of-N ({TREE_VERIFIER})", base["weighted_bon"])):
+        ci = bootstrap_curve(curve, n_resamples=n_boot, method="percentile",
+                             rng=0).confidence_interval
+        for j, b in enumerate(budgets):
+            print(f"| {name} | {b} | {b} | {b * mean_tokens:,.0f} | "
+                  f"{ci_cell(curve.accuracy[j], ci.low[j], ci.high[j])} | | |")
+    for label, widths, curve in rows:
+        ci = bootstrap_curve(curve, n_resamples=n_boot, method="percentile",
+                             rng=0).confidence_interval
+        cells = []
+        for name in ("majority", "weighted_bon"):
+            ref = base[name]
+            cols = [budgets.index(int(b)) for b in curve.budgets]
+            ref = replace(ref, budgets=ref.budgets[cols], per_problem=ref.per_problem[:, cols],
+                          mc_se=ref.mc_se[:, cols])
+            cells.append(paired_difference(curve, ref, n_resamples=n_boot,
+                                           method="percentile", rng=0))
+        for j, n in enumerate(widths):
+            diffs = " | ".join(ci_cell(d.estimate[j], d.confidence_interval.low[j],
+                                       d.confidence_interval.high[j], pp) for d in cells)
+            print(f"| {label} | {n} | {int(curve.budgets[j])} | {curve.cost.tokens[j]:,.0f} | "
+                  f"{ci_cell(curve.accuracy[j], ci.low[j], ci.high[j])} | {diffs} |")
+
+
+def revision_table(store: RunStore, n_boot: int) -> None:
+    """Sequential revisions (chains of 4 attempts, the model seeing its previous ones) vs the
+    base run's independent samples of the same problems, at equal generation budgets, with the
+    same selection rule (paired bootstrap over problems)."""
+    chains = load_run_data(store, REVISIONS_RUN, verifier=TREE_VERIFIER)
+    base = load_run_data(store, TREE_RUN, verifier=TREE_VERIFIER)
+    budgets = [4, 8, 16]
+    rows = {}
+    for select, parallel in (("majority", "majority"), ("verifier", "weighted_bon")):
+        seq = simulate(chains, "revisions", budgets, rng=0, ratio=4, select=select)
+        ids = np.asarray(seq.problem_ids).astype(str)
+        rows[select] = (seq, _on(simulate(base, parallel, budgets, rng=0), ids))
+    print(f"\n{REVISIONS_RUN}: sequential revisions (N/4 chains of 4 attempts) vs parallel "
+          f"samples (N independent samples of {TREE_RUN}) on the {len(ids)} revision problems "
+          "(accuracy [95% CI]; difference in percentage points, paired bootstrap)\n")
+    print("| selection | strategy | " + " | ".join(f"N = {n}" for n in budgets) + " |")
+    print("|---|---|" + "---|" * len(budgets))
+    for select, (seq, par) in rows.items():
+        rule = "majority" if select == "majority" else f"weighted best-of-N ({TREE_VERIFIER})"
+        for label, curve in (("parallel", par), ("sequential (ratio 4)", seq)):
+            ci = bootstrap_curve(curve, n_resamples=n_boot, method="percentile",
+                                 rng=0).confidence_interval
+            print(f"| {rule} | {label} | " + " | ".join(
+                ci_cell(curve.accuracy[j], ci.low[j], ci.high[j])
+                for j in range(len(budgets))) + " |")
+        d = paired_difference(seq, par, n_resamples=n_boot, method="percentile", rng=0)
+        ci = d.confidence_interval
+        print(f"| {rule} | sequential minus parallel | " + " | ".join(
+            ci_cell(d.estimate[j], ci.low[j], ci.high[j], pp)
+            for j in range(len(budgets))) + " |")
 
 
 if __name__ == "__main__":
