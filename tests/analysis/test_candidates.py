@@ -106,3 +106,20 @@ def test_coverage_of_counts_the_problems_a_curve_holds() -> None:
 
     curve = simulate(_tree_and_chains_data(), "beam", [4], width=4, draws=50, rng=0)
     assert coverage_of(curve, ["0", "1", "2", "3"]) == 0.25
+
+
+def test_tree_candidate_cut_to_the_budgets_its_tree_serves_warns_nothing() -> None:
+    """A 4-wide tree serves beam(4) at N = 4 only: the candidate's curve keeps N = 4, and the
+    trial on the whole grid (which covers no problem at every budget) does not reach the user
+    as a "covers 0 of 1 problems" warning."""
+    import warnings
+
+    from workbench.analysis.candidates import Candidate, _curve
+    from workbench.errors import CoverageWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CoverageWarning)
+        curve = _curve(Candidate("beam", {"width": 4}), _tree_and_chains_data(), [4, 8, 16],
+                       50, np.random.default_rng(0))
+    assert curve.budgets.tolist() == [4]
+    assert curve.problem_ids.tolist() == ["0"]

@@ -34,6 +34,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -340,13 +341,18 @@ def _curve(
     fits = getattr(strategy, "fits", None)
     b = [n for n in budgets if fits is None or fits(n)]
     while b:
-        try:
-            curve = simulate(data, strategy, b, rng=gen)
-        except BudgetError:
-            # this configuration's pool (e.g. chains per problem) serves fewer budgets than the
-            # run's grid: keep it at the budgets it can serve, never resample past the pool
-            b = b[:-1]
-            continue
+        # a trial on budgets the cache cannot serve warns about coverage; only the warnings of
+        # the curve kept reach the user (the trials' would say "covers 0 problems" of a grid
+        # that is then cut down)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                curve = simulate(data, strategy, b, rng=gen)
+            except BudgetError:
+                # this configuration's pool (e.g. chains per problem) serves fewer budgets than
+                # the run's grid: keep it at the budgets it can serve, never resample past it
+                b = b[:-1]
+                continue
         # a tree replay keeps the problems covered at EVERY budget: a budget the cache covers
         # for no problem (a tree bank grown 4 wide cannot serve N = 8) would empty the curve
         by_budget = curve.meta.get("coverage_by_budget")
@@ -354,6 +360,8 @@ def _curve(
             served = [n for n, share in zip(b, by_budget, strict=True) if share > 0]
             b = served if len(served) < len(b) else b[:-1]
             continue
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         return curve
     raise StrategyError(f"{cand.label}: no budget of the grid fits it (or the cache can "
                         "serve none)")
