@@ -340,15 +340,17 @@ def _curve(
     # k + 1 for lookahead); revisions at multiples of their ratio
     fits = getattr(strategy, "fits", None)
     b = [n for n in budgets if fits is None or fits(n)]
+    last: list[warnings.WarningMessage] = []
     while b:
         # a trial on budgets the cache cannot serve warns about coverage; only the warnings of
         # the curve kept reach the user (the trials' would say "covers 0 problems" of a grid
-        # that is then cut down)
+        # that is then cut down), or of the last trial when none is kept (they say why)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
                 curve = simulate(data, strategy, b, rng=gen)
             except BudgetError:
+                last = list(caught or [])
                 # this configuration's pool (e.g. chains per problem) serves fewer budgets than
                 # the run's grid: keep it at the budgets it can serve, never resample past it
                 b = b[:-1]
@@ -359,9 +361,15 @@ def _curve(
         if by_budget is not None and len(curve.problem_ids) == 0:
             served = [n for n, share in zip(b, by_budget, strict=True) if share > 0]
             b = served if len(served) < len(b) else b[:-1]
+            last = list(caught or [])
             continue
-        for w in caught:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        _reissue(caught or [])
         return curve
+    _reissue(last)
     raise StrategyError(f"{cand.label}: no budget of the grid fits it (or the cache can "
                         "serve none)")
+
+
+def _reissue(caught: Sequence[warnings.WarningMessage]) -> None:
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
