@@ -91,3 +91,36 @@ def test_report_exchange_says_why_the_policy_is_not_compared_on_counts_only_runs
     assert not any("per-bin compute-optimal policy" in panel for panel, _ in out)
     assert any("needs samples with answers (the small run holds counts only)" in n
                for n in notes)
+
+
+def test_exchange_pair_reuses_the_small_runs_curves_with_the_same_result() -> None:
+    # SYNTHETIC runs (labelled as such): a small model (64 samples per problem) and a 3x larger
+    # one (1 sample) on 12 problems; the per-bin policy row from the curves the report already
+    # computed equals the row computed from scratch
+    from workbench.analysis.pipeline import Notes, exchange_pair, sample_curves
+    from workbench.analysis.settings import Settings
+    from workbench.store import Problem, Run, RunBundle, RunStore, Sample
+
+    rng = np.random.default_rng(3)
+    store = RunStore(":memory:")
+    problems = [Problem("toy", f"p{i:02d}") for i in range(12)]
+    for run_id, n, params, p_ok in (("toy/small", 64, 1e9, 0.3), ("toy/large", 1, 3e9, 0.6)):
+        samples = []
+        for i in range(12):
+            for j in range(n):
+                ok = bool(rng.random() < p_ok * (i + 1) / 12)
+                key = "1" if ok else str(rng.integers(2, 5))
+                samples.append(Sample(f"p{i:02d}", j, answer_key=key, is_correct=ok,
+                                      output_tokens=100))
+        store.ingest(RunBundle(Run(run_id, "toy", run_id, "synthetic", policy_params=params),
+                               problems=problems, samples=samples))
+    settings = Settings(n_boot=100, policy_boot=100, draws=50, n_bins=2, splits=4,
+                        boot_splits=2)
+    cands = sample_curves(store, "toy/small", settings, Notes())
+    fresh, _ = exchange_pair(store, "toy/small", "toy/large", settings)
+    reused, _ = exchange_pair(store, "toy/small", "toy/large", settings, small_curves=cands)
+    policy = [(panel, res) for panel, res in fresh if "per-bin compute-optimal policy" in panel]
+    assert len(policy) == 1
+    assert [p for p, _ in reused] == [p for p, _ in fresh]
+    for (_, a), (_, b) in zip(fresh, reused, strict=True):
+        assert a.to_frame().equals(b.to_frame())

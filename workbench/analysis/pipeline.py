@@ -439,6 +439,7 @@ def _problem_ids(store: RunStore, run_id: str) -> frozenset[str]:
 
 def exchange_pair(
     store: RunStore, small_id: str, large_id: str, settings: Settings, title: str | None = None,
+    *, small_curves: CandidateCurves | None = None,
 ) -> tuple[list[tuple[str, ExchangeResult]], list[str]]:
     """Snell et al.'s exchange (`workbench.analysis.exchange.exchange_runs`): the small model +
     test-time compute vs the larger one used once, per oracle bin of the small model and R in
@@ -447,6 +448,9 @@ def exchange_pair(
     pass@k is oracle coverage (an upper bound on any selection strategy); past the small
     model's pool it is the beta-binomial law's prediction (model-based; the rows say so).
     Majority vote follows when the run supports it (engine or a published curve).
+    `small_curves`: the small run's `sample_curves` when the caller has them (the per-bin policy
+    row reuses them instead of replaying every candidate again: the same curves, see
+    `candidate_set`).
     """
     small = load_run_data(store, small_id)
     large = load_run_data(store, large_id)
@@ -465,7 +469,8 @@ def exchange_pair(
                       "per-problem prediction (model-based)")
     for why in rep.skipped:
         notes.add(f"{name}: {why}")
-    policy_row = exchange_with_policy(store, small, large, settings, name, notes)
+    policy_row = exchange_with_policy(store, small, large, settings, name, notes,
+                                      cands=small_curves)
     if policy_row is not None:
         out.append(policy_row)
     return out, notes.items
@@ -473,13 +478,16 @@ def exchange_pair(
 
 def exchange_with_policy(
     store: RunStore, small: RunData, large: RunData, settings: Settings, name: str, notes: Notes,
+    *, cands: CandidateCurves | None = None,
 ) -> tuple[str, ExchangeResult] | None:
     """Snell's comparison proper: the small model's per-bin compute-optimal policy at the
     FLOPs-matched budget vs the large model once (`exchange_policy`), where the small run has
     deployable strategies whose pool reaches that budget; otherwise a note says why not."""
     if settings.policy_boot < 100 or large.counts is None:
         return None
-    cands = candidate_set(store, [small.run_id], settings, include_oracle=False)
+    if cands is None:
+        cands = candidate_set(store, [small.run_id], settings, include_oracle=False)
+    # pass@k draws nothing and comes last, so curves computed with it are the same curves
     deploy = [c for c in cands.curves if c.strategy != "pass_at_k"]
     if not deploy:
         notes.add(f"{name}: the exchange with the small model's per-bin policy needs samples "
@@ -657,7 +665,8 @@ def analyse_run(
     if larger is not None:
         step(progress, f"{run_id}: exchange with {larger.run_id}")
         try:
-            exch, more = exchange_pair(store, run_id, larger.run_id, settings)
+            exch, more = exchange_pair(store, run_id, larger.run_id, settings,
+                                       small_curves=cands)
             for n in more:
                 notes.add(n)
         except (StrategyError, BudgetError, FitError, ValueError) as exc:
