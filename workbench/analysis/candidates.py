@@ -294,7 +294,10 @@ def candidate_curves(
                      cache: dict[tuple[str | None, str], RunData] = cache) -> RunData:
             key = (verifier, agg or "last")
             if key not in cache:
-                cache[key] = load_run_data(store, run_id, verifier=verifier, agg=key[1])
+                # the tree bank is the same for every verifier key: built once per run
+                known = next(iter(cache.values()), None)
+                cache[key] = load_run_data(store, run_id, verifier=verifier, agg=key[1],
+                                           tree=None if known is None else known.tree)
             return cache[key]
 
         first = data_for(None, None)

@@ -174,12 +174,15 @@ def load_run_data(
     policy_params: float | None = None,
     verifier_params: float | None = None,
     prices: Mapping[str, Any] | float | None = None,
+    tree: Any = None,
 ) -> RunData:
     """Load one run for the engine.
 
     `verifier=None` picks the run's only verifier when it has exactly one (else no scores:
     verifier strategies then ask for one). `agg` aggregates PRM step scores: 'last' (Snell et
     al. 2024), 'min', 'prod' or 'mean'. Parameter counts and prices override the run's own.
+    `tree`: the run's `TreeData` when the caller loaded it already (it does not depend on the
+    verifier or the aggregation, and a large bank takes seconds to build).
 
     >>> from workbench.store import Problem, Run, RunBundle, RunStore, Sample
     >>> store = RunStore(":memory:")
@@ -207,11 +210,13 @@ def load_run_data(
     if counts is None and info.counts_only:
         counts = CountsPool.from_table(store.table("problem_counts", run_id), run_id=run_id)
     # tree and chain loaders live with their strategies; imported here, when a run has them
-    tree = chains = None
-    if info.has_tree:
+    chains = None
+    if info.has_tree and tree is None:
         from workbench.engine.tree import load_tree
 
         tree = load_tree(store, run_id)
+    elif not info.has_tree:
+        tree = None
     if info.has_chains:
         from workbench.engine.chains import load_chains
 
