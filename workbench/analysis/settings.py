@@ -23,7 +23,7 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Settings:
-    """Sizes and seed of one analysis. The defaults finish the demo in about a minute on two
+    """Sizes and seed of one analysis. The defaults finish the demo in about 3 minutes on two
     cores; `quick()` is for tests and previews.
 
     Attributes:
