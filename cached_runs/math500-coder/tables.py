@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import warnings
-from dataclasses import replace
 
 import numpy as np
 
@@ -88,7 +87,7 @@ def main() -> None:
             boot = bootstrap_curve(curve, n_resamples=a.n_boot, method="percentile", rng=0)
             ci = boot.confidence_interval
             print(f"| {label} | " + " | ".join(
-                f"{pct(curve.accuracy[j])} [{pct(ci.low[j])}, {pct(ci.high[j])}]"
+                ci_cell(curve.accuracy[j], ci.low[j], ci.high[j])
                 for j in range(len(budgets))) + " |")
             if strat == "majority":
                 majority = curve
@@ -103,7 +102,7 @@ def main() -> None:
         for label, d in diffs:
             ci = d.confidence_interval
             print(f"| {label} | " + " | ".join(
-                f"{pp(d.estimate[j])} [{pp(ci.low[j])}, {pp(ci.high[j])}]"
+                ci_cell(d.estimate[j], ci.low[j], ci.high[j], pp)
                 for j in range(len(budgets))) + " |")
 
     if TREE_RUN in store.run_ids():
@@ -156,10 +155,7 @@ def search_tables(store: RunStore, n_boot: int) -> None:
                              rng=0).confidence_interval
         cells = []
         for name in ("majority", "weighted_bon"):
-            ref = base[name]
-            cols = [budgets.index(int(b)) for b in curve.budgets]
-            ref = replace(ref, budgets=ref.budgets[cols], per_problem=ref.per_problem[:, cols],
-                          mc_se=ref.mc_se[:, cols])
+            ref = base[name].at_budgets([budgets.index(int(b)) for b in curve.budgets])
             cells.append(paired_difference(curve, ref, n_resamples=n_boot,
                                            method="percentile", rng=0))
         for j, n in enumerate(widths):

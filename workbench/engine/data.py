@@ -211,12 +211,12 @@ def load_run_data(
         counts = CountsPool.from_table(store.table("problem_counts", run_id), run_id=run_id)
     # tree and chain loaders live with their strategies; imported here, when a run has them
     chains = None
-    if info.has_tree and tree is None:
+    if not info.has_tree:
+        tree = None
+    elif tree is None:
         from workbench.engine.tree import load_tree
 
         tree = load_tree(store, run_id)
-    elif not info.has_tree:
-        tree = None
     if info.has_chains:
         from workbench.engine.chains import load_chains
 

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import pandas as pd
 
 COST_UNITS = ("generations", "tokens", "flops", "money")
@@ -163,6 +165,32 @@ class Curve:
             "p": np.asarray(self.per_problem, dtype=float).ravel(),
             "mc_se": np.asarray(self.mc_se, dtype=float).ravel(),
         })
+
+    def at_budgets(self, cols: np.ndarray | Sequence[int]) -> Curve:
+        """The same curve at some of its budgets (boolean mask or integer index), cost and
+        Monte-Carlo errors included.
+
+        >>> z = np.zeros(3)
+        >>> c = Curve("s", {}, "r", np.array(["a"]), np.array([1, 2, 4]),
+        ...           np.array([[0.1, 0.2, 0.4]]), np.zeros((1, 3)),
+        ...           Cost(np.array([1.0, 2, 4]), z, z, z), True)
+        >>> d = c.at_budgets([0, 2])
+        >>> d.budgets.tolist(), d.accuracy.tolist(), d.cost.generations.tolist()
+        ([1, 4], [0.1, 0.4], [1.0, 4.0])
+        """
+        from dataclasses import replace
+
+        cols = np.asarray(cols)
+        cost = Cost(**{u: np.asarray(self.cost.unit(u))[cols] for u in COST_UNITS})
+        return replace(
+            self,
+            budgets=np.asarray(self.budgets)[cols],
+            per_problem=self.per_problem[:, cols],
+            mc_se=self.mc_se[:, cols],
+            cost=cost,
+            accuracy_mc_se=None if self.accuracy_mc_se is None
+            else np.asarray(self.accuracy_mc_se)[cols],
+        )
 
     def subset(self, rows: np.ndarray) -> Curve:
         """The same curve restricted to some problems (boolean mask or integer index)."""
